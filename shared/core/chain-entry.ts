@@ -17,7 +17,10 @@ export type Trust = 'trusted' | 'suspect';
  * `S_seq` is a full image equal to the primary snapshot `P_seq` it was copied from.
  */
 export interface ChainEntry {
-  /** Position in the chain: 0 is the baseline, then 1, 2, … without gaps. */
+  /**
+   * Restore-point number: 0 is the first baseline, then 1, 2, … strictly ascending. Pruning never
+   * renumbers (people refer to restore points by seq), so a pruned chain has gaps: 3, 5, 6.
+   */
   readonly seq: number;
   readonly kind: EntryKind;
   /** `D_seq`, in blocks of a volume of `volumeSize` GiB. */

@@ -46,3 +46,9 @@ export class RestorePointNotFoundError extends EbsCdpError {}
 
 /** The chosen restore point is suspect; pass the explicit override to restore it anyway. */
 export class SuspectRestorePointError extends EbsCdpError {}
+
+/** A time that is not an ISO 8601 instant with a zone (e.g. `2026-01-02T03:04:05Z`). */
+export class InvalidTimeError extends EbsCdpError {}
+
+/** A prune request or retention policy that cannot be honoured (the head, a pending entry, bad limits). */
+export class RetentionError extends EbsCdpError {}
