@@ -1,10 +1,9 @@
 import { BLOCKS_PER_SEGMENT, MAX_VOLUME_BLOCKS, segmentCount } from './constants';
 import { BlockRangeError, DeltaMapDecodeError, VolumeSizeMismatchError } from './errors';
-import { decodeContainer, encodeContainer } from './segment-codec';
+import { decodeContainer, encodeContainer, planEncoding, writeContainer } from './segment-codec';
 import {
   ArrayContainer,
   type Container,
-  type IndexSink,
   containersEqual,
   intersectContainers,
   subtractContainers,
@@ -12,13 +11,20 @@ import {
 } from './segment-container';
 
 /**
+ * Local copy of the segment size: under tsx/esbuild an imported binding is read through a
+ * getter on every access, which costs more than the rest of `add` in a hot loop.
+ */
+const SEGMENT_BLOCKS = BLOCKS_PER_SEGMENT;
+
+/**
  * A set of block indexes of one volume: which blocks changed between two restore points
  * (a delta map), which differ between primary and secondary (a compare map), which are in
  * flight (a dirty region log).
  *
  * Kept as one container per non-empty segment of 65,536 blocks (a Roaring-style chunk:
- * sorted offsets when sparse, a bitmap when dense), so memory follows the number of changed
- * blocks, not the volume size, and every segment serializes on its own into one DynamoDB item.
+ * sorted offsets when sparse, a bitmap when dense, runs when clustered), so memory follows the
+ * number of changed blocks and extents, not the volume size, and every segment serializes on its
+ * own into one DynamoDB item.
  *
  * Binary operations return new maps and accept maps of different volume sizes, because a
  * volume may grow between restore points: `union` takes the larger size, `subtract` and
@@ -106,8 +112,8 @@ export class DeltaMap implements Iterable<number> {
   /** Adds one block. @throws BlockRangeError outside `[0, volumeBlocks)`. */
   add(blockIndex: number): this {
     this.checkBlock(blockIndex);
-    const at = this.slot(Math.floor(blockIndex / BLOCKS_PER_SEGMENT));
-    this.containers[at] = this.containers[at].add(blockIndex % BLOCKS_PER_SEGMENT);
+    const at = this.slot(Math.floor(blockIndex / SEGMENT_BLOCKS));
+    this.containers[at] = this.containers[at].add(blockIndex % SEGMENT_BLOCKS);
     return this;
   }
 
@@ -120,9 +126,9 @@ export class DeltaMap implements Iterable<number> {
     }
     let from = start;
     while (from < end) {
-      const segment = Math.floor(from / BLOCKS_PER_SEGMENT);
-      const base = segment * BLOCKS_PER_SEGMENT;
-      const to = Math.min(end, base + BLOCKS_PER_SEGMENT);
+      const segment = Math.floor(from / SEGMENT_BLOCKS);
+      const base = segment * SEGMENT_BLOCKS;
+      const to = Math.min(end, base + SEGMENT_BLOCKS);
       const at = this.slot(segment);
       this.containers[at] = this.containers[at].addRange(from - base, to - base);
       from = to;
@@ -133,17 +139,17 @@ export class DeltaMap implements Iterable<number> {
   /** Removes one block if present. */
   delete(blockIndex: number): this {
     this.checkBlock(blockIndex);
-    const at = this.find(Math.floor(blockIndex / BLOCKS_PER_SEGMENT));
+    const at = this.find(Math.floor(blockIndex / SEGMENT_BLOCKS));
     if (at < 0) return this;
-    this.containers[at] = this.containers[at].delete(blockIndex % BLOCKS_PER_SEGMENT);
+    this.containers[at] = this.containers[at].delete(blockIndex % SEGMENT_BLOCKS);
     this.dropIfEmpty(at);
     return this;
   }
 
   has(blockIndex: number): boolean {
     if (!Number.isInteger(blockIndex) || blockIndex < 0 || blockIndex >= this.volumeBlocks) return false;
-    const at = this.find(Math.floor(blockIndex / BLOCKS_PER_SEGMENT));
-    return at >= 0 && this.containers[at].has(blockIndex % BLOCKS_PER_SEGMENT);
+    const at = this.find(Math.floor(blockIndex / SEGMENT_BLOCKS));
+    return at >= 0 && this.containers[at].has(blockIndex % SEGMENT_BLOCKS);
   }
 
   /** Number of blocks in the map. */
@@ -171,26 +177,42 @@ export class DeltaMap implements Iterable<number> {
   ): DeltaMap {
     const keys: number[] = [];
     const containers: Container[] = [];
-    const push = (key: number, container: Container): void => {
-      if (container.cardinality > 0) {
-        keys.push(key);
-        containers.push(container);
-      }
-    };
+    const leftKeys = this.keys;
+    const rightKeys = other.keys;
+    const leftCount = leftKeys.length;
+    const rightCount = rightKeys.length;
     let i = 0;
     let j = 0;
-    while (i < this.keys.length || j < other.keys.length) {
-      const a = i < this.keys.length ? this.keys[i] : Infinity;
-      const b = j < other.keys.length ? other.keys[j] : Infinity;
+    while (i < leftCount && j < rightCount) {
+      const a = leftKeys[i];
+      const b = rightKeys[j];
       if (a === b) {
-        push(a, both(this.containers[i++], other.containers[j++]));
+        const container = both(this.containers[i++], other.containers[j++]);
+        if (container.cardinality > 0) {
+          keys.push(a);
+          containers.push(container);
+        }
       } else if (a < b) {
-        if (onlyLeft) push(a, this.containers[i].clone());
+        if (onlyLeft) {
+          keys.push(a);
+          containers.push(this.containers[i].clone());
+        }
         i++;
       } else {
-        if (onlyRight) push(b, other.containers[j].clone());
+        if (onlyRight) {
+          keys.push(b);
+          containers.push(other.containers[j].clone());
+        }
         j++;
       }
+    }
+    for (; onlyLeft && i < leftCount; i++) {
+      keys.push(leftKeys[i]);
+      containers.push(this.containers[i].clone());
+    }
+    for (; onlyRight && j < rightCount; j++) {
+      keys.push(rightKeys[j]);
+      containers.push(other.containers[j].clone());
     }
     return new DeltaMap(volumeBlocks, keys, containers);
   }
@@ -264,7 +286,7 @@ export class DeltaMap implements Iterable<number> {
     for (let i = 0; i < this.keys.length; i++) {
       const container = this.containers[i];
       const blocks = new Uint32Array(container.cardinality);
-      container.fill(blocks, 0, this.keys[i] * BLOCKS_PER_SEGMENT);
+      container.fill(blocks, 0, this.keys[i] * SEGMENT_BLOCKS);
       yield* blocks;
     }
   }
@@ -279,18 +301,13 @@ export class DeltaMap implements Iterable<number> {
     const out = new Uint32Array(this.size);
     let at = 0;
     for (let i = 0; i < this.keys.length; i++) {
-      at = this.containers[i].fill(out, at, this.keys[i] * BLOCKS_PER_SEGMENT);
+      at = this.containers[i].fill(out, at, this.keys[i] * SEGMENT_BLOCKS);
     }
     return out;
   }
 
   toArray(): number[] {
-    const out: IndexSink = new Array<number>(this.size);
-    let at = 0;
-    for (let i = 0; i < this.keys.length; i++) {
-      at = this.containers[i].fill(out, at, this.keys[i] * BLOCKS_PER_SEGMENT);
-    }
-    return out;
+    return Array.from(this.toUint32Array());
   }
 
   /** Indexes of the non-empty segments, ascending. */
@@ -326,15 +343,7 @@ export class DeltaMap implements Iterable<number> {
    */
   static decodeSegment(volumeBlocks: number, segment: number, bytes: Uint8Array): DeltaMap {
     const map = new DeltaMap(volumeBlocks);
-    const segments = segmentCount(volumeBlocks);
-    if (!Number.isInteger(segment) || segment < 0 || segment >= segments) {
-      throw new DeltaMapDecodeError(
-        `segment ${segment} does not exist in a volume of ${volumeBlocks} blocks (${segments} segments)`,
-        { segment },
-      );
-    }
-    const limit = Math.min(BLOCKS_PER_SEGMENT, volumeBlocks - segment * BLOCKS_PER_SEGMENT);
-    const container = decodeContainer(bytes, limit, segment);
+    const container = decodeShard(volumeBlocks, segment, bytes);
     if (container.cardinality > 0) {
       map.keys.push(segment);
       map.containers.push(container);
@@ -342,10 +351,23 @@ export class DeltaMap implements Iterable<number> {
     return map;
   }
 
-  /** Every non-empty segment, encoded: one DynamoDB item each. */
+  /**
+   * Every non-empty segment, encoded: one DynamoDB item each. The shards are views into one
+   * buffer (one allocation instead of one per segment); copy a shard to keep it alone.
+   */
   split(): Map<number, Uint8Array> {
+    const plans = this.containers.map(planEncoding);
+    let total = 0;
+    for (const plan of plans) total += plan.bytes;
+    const buffer = new Uint8Array(total);
     const shards = new Map<number, Uint8Array>();
-    for (let i = 0; i < this.keys.length; i++) shards.set(this.keys[i], encodeContainer(this.containers[i]));
+    let at = 0;
+    for (let i = 0; i < this.keys.length; i++) {
+      const shard = buffer.subarray(at, at + plans[i].bytes);
+      writeContainer(this.containers[i], plans[i], shard);
+      shards.set(this.keys[i], shard);
+      at += plans[i].bytes;
+    }
     return shards;
   }
 
@@ -355,24 +377,36 @@ export class DeltaMap implements Iterable<number> {
    */
   static join(volumeBlocks: number, shards: Iterable<[number, Uint8Array]>): DeltaMap {
     const decoded: Array<[number, Container]> = [];
-    const seen = new Set<number>();
-    for (const [segment, bytes] of shards) {
-      if (seen.has(segment)) {
+    for (const [segment, bytes] of shards) decoded.push([segment, decodeShard(volumeBlocks, segment, bytes)]);
+    decoded.sort((a, b) => a[0] - b[0]);
+    const map = new DeltaMap(volumeBlocks);
+    for (let i = 0; i < decoded.length; i++) {
+      const [segment, container] = decoded[i];
+      if (i > 0 && decoded[i - 1][0] === segment) {
         throw new DeltaMapDecodeError(`segment ${segment} appears twice among the shards`, { segment });
       }
-      seen.add(segment);
-      const part = DeltaMap.decodeSegment(volumeBlocks, segment, bytes);
-      if (!part.isEmpty()) decoded.push([segment, part.containers[0]]);
+      if (container.cardinality > 0) {
+        map.keys.push(segment);
+        map.containers.push(container);
+      }
     }
-    decoded.sort((a, b) => a[0] - b[0]);
-    return new DeltaMap(
-      volumeBlocks,
-      decoded.map(([segment]) => segment),
-      decoded.map(([, container]) => container),
-    );
+    return map;
   }
 
   toString(): string {
     return `DeltaMap(${this.size} of ${this.volumeBlocks} blocks)`;
   }
+}
+
+/** Decodes one shard of a volume of `volumeBlocks` blocks, checking that the segment exists. */
+function decodeShard(volumeBlocks: number, segment: number, bytes: Uint8Array): Container {
+  const segments = segmentCount(volumeBlocks);
+  if (!Number.isInteger(segment) || segment < 0 || segment >= segments) {
+    throw new DeltaMapDecodeError(
+      `segment ${segment} does not exist in a volume of ${volumeBlocks} blocks (${segments} segments)`,
+      { segment },
+    );
+  }
+  const limit = Math.min(SEGMENT_BLOCKS, volumeBlocks - segment * SEGMENT_BLOCKS);
+  return decodeContainer(bytes, limit, segment);
 }

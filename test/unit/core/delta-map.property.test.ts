@@ -4,15 +4,15 @@ import { DeltaMap } from '../../../shared/core/delta-map';
 
 /**
  * Every DeltaMap operation against a naive `Set<number>` model. The arbitraries aim at the
- * edges of the layout: empty maps, sparse segments (array layout), dense segments above the
- * 4,096-block switch (bitmap layout), long runs, full segments, the last partial segment and
- * the largest volume (65,536 GiB).
+ * edges of the layouts and their mixtures: empty maps, sparse segments (array layout), dense
+ * scattered segments above the 4,096-block switch (bitmap layout), ranges (run layout), full
+ * segments, the last partial segment and the largest volume (65,536 GiB).
  */
 
 /** Volume sizes in blocks: tiny, exactly one segment, one block into a second, partial last, largest. */
 const volumeSizes = fc.constantFrom(1, 100, BLOCKS_PER_SEGMENT, BLOCKS_PER_SEGMENT + 1, 3 * BLOCKS_PER_SEGMENT + 123, MAX_VOLUME_BLOCKS);
 
-type Op = { add: number } | { range: [number, number] };
+type Op = { add: number } | { range: [number, number] } | { stride: [number, number, number] };
 
 /** Operations that build a map: single blocks, short and long ranges, anchored near segment edges. */
 function ops(volumeBlocks: number): fc.Arbitrary<Op[]> {
@@ -35,11 +35,16 @@ function ops(volumeBlocks: number): fc.Arbitrary<Op[]> {
     .map((segment): Op => ({
       range: [segment * BLOCKS_PER_SEGMENT, Math.min(volumeBlocks, (segment + 1) * BLOCKS_PER_SEGMENT)],
     }));
+  // Every 2nd to 5th block over up to 20,000 blocks: dense and scattered, i.e. the bitmap layout.
+  const stride = fc
+    .tuple(block, fc.integer({ min: 9_000, max: 20_000 }), fc.integer({ min: 2, max: 5 }))
+    .map(([start, length, step]): Op => ({ stride: [start, Math.min(volumeBlocks, start + length), step] }));
   return fc.array(
     fc.oneof(
       { weight: 12, arbitrary: block.map((b): Op => ({ add: b })) },
       { weight: 4, arbitrary: range },
       { weight: 1, arbitrary: fullSegment },
+      { weight: 1, arbitrary: stride },
     ),
     { maxLength: 20 },
   );
@@ -57,9 +62,15 @@ function build(volumeBlocks: number, operations: Op[]): Pair {
     if ('add' in op) {
       map.add(op.add);
       model.add(op.add);
-    } else {
+    } else if ('range' in op) {
       map.addRange(op.range[0], op.range[1]);
       for (let b = op.range[0]; b < op.range[1]; b++) model.add(b);
+    } else {
+      const [start, end, step] = op.stride;
+      for (let b = start; b < end; b += step) {
+        map.add(b);
+        model.add(b);
+      }
     }
   }
   return { map, model };

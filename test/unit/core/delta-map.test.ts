@@ -63,6 +63,48 @@ describe('DeltaMap', () => {
     });
   });
 
+  describe('binary operations across layouts', () => {
+    // One segment in each layout; every pair is combined and checked against plain sets.
+    const layouts: Record<string, () => DeltaMap> = {
+      array: () => DeltaMap.of(BLOCKS_PER_SEGMENT, [1, 5, 9, 100, 4_999, 20_005, 40_000]),
+      bitmap: () => {
+        const map = DeltaMap.empty(BLOCKS_PER_SEGMENT);
+        for (let b = 0; b < 30_000; b += 3) map.add(b);
+        return map;
+      },
+      run: () => DeltaMap.empty(BLOCKS_PER_SEGMENT).addRange(10, 5_000).addRange(20_000, 20_010).addRange(40_000, BLOCKS_PER_SEGMENT),
+    };
+    const expectedLayout = { array: SegmentLayout.Array, bitmap: SegmentLayout.Bitmap, run: SegmentLayout.Runs };
+    const names = Object.keys(layouts) as Array<keyof typeof expectedLayout>;
+    const pairs = names.flatMap((a) => names.map((b) => [a, b] as const));
+
+    it.each(names)('builds the %s layout it is meant to test', (name) => {
+      expect(layouts[name]().encodeSegment(0)[1]).toBe(expectedLayout[name]);
+    });
+
+    it.each(pairs)('%s with %s: union, subtract, intersect and equals agree with sets', (left, right) => {
+      // Prepare
+      const a = layouts[left]();
+      const b = layouts[right]();
+      const setA = new Set(a.toArray());
+      const setB = new Set(b.toArray());
+      const sortedOf = (values: Iterable<number>): number[] => [...values].sort((x, y) => x - y);
+
+      // Act
+      const union = a.union(b);
+      const difference = a.subtract(b);
+      const intersection = a.intersect(b);
+
+      // Assess
+      expect(union.toArray()).toEqual(sortedOf(new Set([...setA, ...setB])));
+      expect(difference.toArray()).toEqual(sortedOf([...setA].filter((x) => !setB.has(x))));
+      expect(intersection.toArray()).toEqual(sortedOf([...setA].filter((x) => setB.has(x))));
+      expect(a.equals(b)).toBe(left === right);
+      expect(union.equals(DeltaMap.of(BLOCKS_PER_SEGMENT, union.toArray()))).toBe(true);
+      expect(DeltaMap.join(BLOCKS_PER_SEGMENT, difference.split()).equals(difference)).toBe(true);
+    });
+  });
+
   describe('addAll', () => {
     it('refuses to merge a map of a larger volume in place: resize first', () => {
       const small = DeltaMap.of(EIGHT_GIB, [1]);
@@ -115,6 +157,7 @@ describe('DeltaMap', () => {
       ['offsets out of order', new Uint8Array([1, 0, 2, 0, 9, 0, 3, 0]), /not strictly ascending/],
       ['duplicate offsets', new Uint8Array([1, 0, 2, 0, 3, 0, 3, 0]), /not strictly ascending/],
       ['offset beyond the last partial segment', new Uint8Array([1, 0, 1, 0, 0x00, 0x40]), /offset 16384 is beyond the segment's 16384 blocks/],
+      ['a run that ends before it starts', new Uint8Array([1, 2, 1, 0, 5, 0, 3, 0]), /ends at 3 before it starts at 5/],
       ['runs that overlap', new Uint8Array([1, 2, 2, 0, 0, 0, 9, 0, 5, 0, 0, 0]), /overlaps or precedes/],
       ['a run past the volume', new Uint8Array([1, 2, 1, 0, 0, 0, 0xff, 0xff]), /beyond the segment's 16384 blocks/],
       ['runs layout with no run', new Uint8Array([1, 2, 0, 0]), /no run/],

@@ -1,0 +1,36 @@
+/**
+ * `npm run bench [-- name ...]`: runs every benchmark (or the named ones), each printing its
+ * figures and ratios against a baseline measured in the same run, and writing JSON and
+ * markdown under bench/results/. Benchmarks never assert timings: they report.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+interface Bench {
+  name: string;
+  file: string;
+  entry: string;
+}
+
+const BENCHES: Bench[] = [
+  { name: 'delta-map', file: 'delta-map', entry: 'runDeltaMapBench' },
+  { name: 'emulator', file: 'emulator', entry: 'runEmulatorBench' },
+];
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((name) => !BENCHES.some((bench) => bench.name === name));
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${BENCHES.map((b) => b.name).join(', ')}`);
+    process.exit(2);
+  }
+  for (const bench of BENCHES) {
+    if (wanted.length > 0 && !wanted.includes(bench.name)) continue;
+    if (!existsSync(join(__dirname, `${bench.file}.ts`))) continue;
+    console.log(`\n=== bench: ${bench.name} ===\n`);
+    const module = (await import(`./${bench.file}`)) as Record<string, () => Promise<unknown>>;
+    await module[bench.entry]();
+  }
+}
+
+void main();
