@@ -1,0 +1,216 @@
+/**
+ * The `ChainStore` port: where the engine keeps what it knows about a protected volume — its
+ * protection config, the delta-map chain, the volume lease, the dirty region log of the sync in
+ * flight, and verify runs with their compare maps. `shared/aws/chain-store.ts` implements it on
+ * one DynamoDB table; tests may implement it in memory.
+ *
+ * Contract every implementation keeps:
+ * - A crash between any two writes leaves either the old state or the new one visible, never a
+ *   mix; repeating the interrupted call converges to the new state (every call is idempotent).
+ * - Every chain mutation (`commitEntry`, `appendFixup`, `markSuspect`, the DRL writes) carries the
+ *   fencing token of the volume lease and fails with `LeaseLostError` once another run took the
+ *   lease over, so two jobs on one volume never both commit.
+ */
+import type { ChainEntry, EntryKind } from '../chain-entry';
+import type { DeltaMap } from '../delta-map';
+
+/** What a config value may hold: it is stored as is and handed back as is. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * Protection settings (secondary region, KMS key, retention, schedules). Validated by the
+ * caller (zod at the edge); opaque to the store.
+ */
+export type ProtectionConfig = Readonly<Record<string, JsonValue>>;
+
+/** Who may mutate a volume's chain, until when. */
+export interface VolumeLease {
+  /** The process holding it (e.g. a state-machine execution name). */
+  readonly holder: string;
+  /** The sync / verify / restore run it was taken for. */
+  readonly runId: string;
+  /** Epoch milliseconds; after this another run may take the lease over. */
+  readonly expiresAt: number;
+  /** Grows by one at every new grant; commits present it so a superseded holder is refused. */
+  readonly fencingToken: number;
+}
+
+/** The sync or fix-up in flight: the entry it will commit, minus its delta map (kept in the DRL). */
+export interface InFlightEntry {
+  readonly runId: string;
+  /** The seq the entry will get: head seq + 1. */
+  readonly seq: number;
+  readonly kind: EntryKind;
+  /** `P_seq`, the primary snapshot being copied. */
+  readonly primarySnapshotId: string;
+  /** `S_seq` once StartSnapshot returned it, so a crashed run's snapshot can be adopted or deleted. */
+  readonly secondarySnapshotId?: string;
+  /** GiB. */
+  readonly volumeSize: number;
+  /** When `P_seq` was taken (ISO 8601). */
+  readonly pointInTime: string;
+}
+
+/** The dirty region log: the blocks of the entry in flight, persisted before any is copied. */
+export interface DirtyRegionLog extends InFlightEntry {
+  readonly deltaMap: DeltaMap;
+}
+
+/** A protected volume as the store's META record describes it. */
+export interface ProtectedVolume {
+  readonly volumeId: string;
+  /** GiB: the largest size any restore point has had. */
+  readonly volumeSize: number;
+  readonly config: ProtectionConfig;
+  /** Seq of the head restore point; undefined until the baseline is committed. */
+  readonly headSeq?: number;
+  /** The newest primary snapshot kept: the first snapshot of the next ListChangedBlocks. */
+  readonly basePrimarySnapshotId?: string;
+  readonly lease?: VolumeLease;
+  /** The entry in flight when its DRL is live. */
+  readonly inFlight?: InFlightEntry;
+  /** Optimistic-concurrency version of the record; grows at every change. */
+  readonly version: number;
+}
+
+export interface ProtectRequest {
+  /** GiB. */
+  readonly volumeSize: number;
+  readonly config: ProtectionConfig;
+}
+
+export interface LeaseRequest {
+  readonly holder: string;
+  readonly runId: string;
+  /** How long the lease lasts without renewal. */
+  readonly ttlMs: number;
+  /** Epoch milliseconds; `Date.now()` when absent (tests pass it to step over expiry). */
+  readonly now?: number;
+}
+
+export interface LeaseGrant {
+  readonly fencingToken: number;
+  readonly expiresAt: number;
+}
+
+/** Proof of holding the lease, presented with every mutation of the chain. */
+export interface Fence {
+  readonly fencingToken: number;
+}
+
+export interface RenewRequest extends Fence {
+  readonly ttlMs: number;
+  readonly now?: number;
+}
+
+export interface ReadChainOptions {
+  /** First seq to read (inclusive); the oldest when absent. */
+  readonly fromSeq?: number;
+  /** Last seq to read (inclusive); the head (or the pending entry) when absent. */
+  readonly toSeq?: number;
+  /** `descending` walks back from the head, as the suspect walk does. */
+  readonly order?: 'ascending' | 'descending';
+  /** Also yield the entry in flight, with `status: 'pending'` and the DRL as its delta map. */
+  readonly includePending?: boolean;
+}
+
+/** One restore point found to hold bad block versions by a verify's suspect walk. */
+export interface SuspectMark {
+  readonly seq: number;
+  /** Blocks whose bad version this restore point's image holds (> 0). */
+  readonly suspectBlocks: number;
+}
+
+export type VerifyRunStatus = 'scanning' | 'fixing' | 'walking' | 'clean' | 'repaired' | 'failed';
+
+/** The state of one verify run (steps 1–5 of ARCHITECTURE.md). */
+export interface VerifyRun {
+  readonly runId: string;
+  /** When `P0` was taken (ISO 8601). */
+  readonly t0: string;
+  /** `P0`: the primary snapshot the scan compares. */
+  readonly p0: string;
+  /** The head restore point at `T0`, whose secondary snapshot the scan compares. */
+  readonly headSeqAtT0: number;
+  /** `--quick`: only the DRL's regions are scanned. */
+  readonly quick: boolean;
+  readonly status: VerifyRunStatus;
+  /** Tallies worth showing (blocks scanned, mismatches, fix-up blocks, suspect points…). */
+  readonly counts: Readonly<Record<string, number>>;
+  /** The final report, when the run ended. */
+  readonly result?: JsonValue;
+}
+
+/** The compare delta map `C` of a verify run, as far as its scan got. */
+export interface CompareMapState {
+  readonly deltaMap: DeltaMap;
+  /** Segments whose compare shard was written, ascending (a resumed scan skips them). */
+  readonly scannedSegments: number[];
+}
+
+export interface ChainStore {
+  /**
+   * Registers a volume for protection. Idempotent for the same size and config.
+   * @throws VolumeAlreadyProtectedError when it is protected with other settings.
+   */
+  protectVolume(volumeId: string, request: ProtectRequest): Promise<ProtectedVolume>;
+
+  /** @throws VolumeNotProtectedError */
+  getVolume(volumeId: string): Promise<ProtectedVolume>;
+
+  /**
+   * Takes the volume lease: when it is free, expired, or already held by the same run
+   * (then the same token is returned and the expiry extended).
+   * @throws VolumeBusyError when another run holds a live lease.
+   */
+  acquireLease(volumeId: string, request: LeaseRequest): Promise<LeaseGrant>;
+
+  /** Extends the lease. @throws LeaseLostError when another run took it over. */
+  renewLease(volumeId: string, request: RenewRequest): Promise<LeaseGrant>;
+
+  /** Frees the lease if `fence` still holds it; otherwise does nothing (idempotent). */
+  releaseLease(volumeId: string, fence: Fence): Promise<void>;
+
+  /**
+   * Persists the DRL of the entry in flight (seq = head + 1) before any block is copied.
+   * Calling again for the same run replaces it (e.g. to record `secondarySnapshotId`).
+   * @throws ChainInvariantError when another run's DRL is live: recover or clear it first.
+   */
+  writeDirtyRegionLog(volumeId: string, log: DirtyRegionLog, fence: Fence): Promise<void>;
+
+  /** The live DRL, or undefined when no sync is in flight. */
+  readDirtyRegionLog(volumeId: string): Promise<DirtyRegionLog | undefined>;
+
+  /** Forgets the entry in flight (a crashed sync's snapshot was discarded). Idempotent. */
+  clearDirtyRegionLog(volumeId: string, fence: Fence): Promise<void>;
+
+  /**
+   * Commits a `baseline` or `sync` entry (status `committed`) as the new head, clears the DRL,
+   * and makes its primary snapshot the base of the next ListChangedBlocks. Idempotent.
+   */
+  commitEntry(volumeId: string, entry: ChainEntry, fence: Fence): Promise<void>;
+
+  /** Commits a verify's `fixup` entry at the chain's end; otherwise as `commitEntry`. */
+  appendFixup(volumeId: string, entry: ChainEntry, fence: Fence): Promise<void>;
+
+  /** Marks committed restore points suspect. Idempotent. */
+  markSuspect(volumeId: string, marks: readonly SuspectMark[], fence: Fence): Promise<void>;
+
+  /** Streams chain entries with their delta maps, a page at a time. */
+  readChain(volumeId: string, options?: ReadChainOptions): AsyncIterable<ChainEntry>;
+
+  /** @throws RestorePointNotFoundError when `seq` is not a restore point (nor the pending entry). */
+  getEntry(volumeId: string, seq: number): Promise<ChainEntry>;
+
+  /** Creates or replaces a verify run's record. */
+  putVerifyRun(volumeId: string, run: VerifyRun): Promise<void>;
+
+  /** @throws VerifyRunNotFoundError */
+  getVerifyRun(volumeId: string, runId: string): Promise<VerifyRun>;
+
+  /** Records the compare map of one scanned segment (only its blocks are kept). Idempotent. */
+  putCompareSegment(volumeId: string, runId: string, segment: number, compareMap: DeltaMap): Promise<void>;
+
+  /** The compare map `C` so far, sized to `volumeBlocks`. */
+  readCompareMap(volumeId: string, runId: string, volumeBlocks: number): Promise<CompareMapState>;
+}
