@@ -39,21 +39,25 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { ChainEntry, EntryKind } from '../core/chain-entry';
-import { MAX_VOLUME_SIZE_GIB, segmentCount, volumeBlocks } from '../core/constants';
+import { MAX_VOLUME_BLOCKS, MAX_VOLUME_SIZE_GIB, segmentCount, volumeBlocks } from '../core/constants';
 import { DeltaMap } from '../core/delta-map';
-import { ChainInvariantError, RestorePointNotFoundError } from '../core/errors';
+import { ChainInvariantError, RestorePointNotFoundError, RetentionError } from '../core/errors';
 import type {
   ChainStore,
   CompareMapState,
   DirtyRegionLog,
   Fence,
   InFlightEntry,
+  JobRecord,
   LeaseGrant,
   LeaseRequest,
   ProtectedVolume,
   ProtectRequest,
+  PruneEntryResult,
   ReadChainOptions,
   RenewRequest,
+  RunMapState,
+  SegmentDigests,
   SuspectMark,
   VerifyRun,
 } from '../core/ports/chain-store';
@@ -102,6 +106,12 @@ const BATCH_MAX_DELAY_MS = 2_560;
  * plus lease renewals, so more than a couple of lost races means something is wrong.
  */
 const META_UPDATE_MAX_ATTEMPTS = 5;
+
+/** Bytes of one SHA-256 digest. */
+const DIGEST_BYTES = 32;
+
+/** Digests per DIG# item: 10,000 × 32 = 320 KB, under DynamoDB's 400 KB item limit with room for keys. */
+const DIGESTS_PER_ITEM = 10_000;
 
 /** Entries per Query page: small enough to stream, large enough to keep round trips few. */
 const DEFAULT_ENTRY_PAGE_SIZE = 100;
@@ -178,6 +188,8 @@ const entrySchema = z.object({
   segments: z.array(z.number().int().nonnegative()),
   shardCount: z.number().int().nonnegative(),
   checksum: z.string(),
+  /** Bumped when pruning merges a predecessor's map in: the merged shards live under new keys. */
+  mapGeneration: z.number().int().positive().optional(),
 });
 
 const shardSchema = z.object({
@@ -197,6 +209,24 @@ const verifyRunSchema = z.object({
   status: z.enum(['scanning', 'fixing', 'walking', 'clean', 'repaired', 'failed']),
   counts: z.record(z.string(), z.number()),
   result: jsonValue.optional(),
+});
+
+const digestSchema = z.object({
+  segment: z.number().int().nonnegative(),
+  chunk: z.number().int().nonnegative(),
+  chunks: z.number().int().positive(),
+  checksum: z.string(),
+  bytes: z.instanceof(Uint8Array),
+});
+
+const jobRecordSchema = z.object({
+  runId: z.string(),
+  job: z.enum(['sync', 'verify', 'restore', 'prune']),
+  status: z.enum(['succeeded', 'failed']),
+  at: z.string(),
+  errorName: z.string().optional(),
+  message: z.string().optional(),
+  summary: jsonValue.optional(),
 });
 
 type MetaItem = z.infer<typeof metaSchema>;
@@ -456,7 +486,7 @@ export class DynamoDbChainStore implements ChainStore {
         const entries = (page.Items ?? []).map((item) => parseItem(entrySchema, item, volumeId));
         for (const group of shardBudgetGroups(entries)) {
           const shards = await this.batchGet(group.flatMap((entry) =>
-            entry.segments.map((segment) => itemKey(volumeId, mapSk(entry.seq, segment)))));
+            entry.segments.map((segment) => itemKey(volumeId, mapSk(entry.seq, segment, entry.mapGeneration)))));
           for (const entry of group) yield toChainEntry(volumeId, entry, shards);
         }
         startKey = page.LastEvaluatedKey as Key | undefined;
@@ -515,6 +545,216 @@ export class DynamoDbChainStore implements ChainStore {
       shards.push([shard.segment, shard.bytes]);
     }
     return { deltaMap: DeltaMap.join(blocks, shards), scannedSegments: shards.map(([segment]) => segment) };
+  }
+
+  // ── appended for the engine: block digests, run maps, pruning, job records ─────────────
+
+  async putBlockDigests(volumeId: string, runId: string, segment: number, digests: Uint8Array): Promise<void> {
+    checkId(runId, 'runId');
+    checkSegment(segment, MAX_VOLUME_BLOCKS);
+    if (digests.length % DIGEST_BYTES !== 0) {
+      throw new ChainStoreInputError(`digests come in ${DIGEST_BYTES}-byte records; got ${digests.length} bytes`, { volumeId, segment });
+    }
+    const count = digests.length / DIGEST_BYTES;
+    const chunks = Math.max(1, Math.ceil(count / DIGESTS_PER_ITEM));
+    // Every chunk carries the hash of the whole segment's digests, so a reader detects a mix of
+    // chunks from two attempts (a crash between puts) instead of completing with a wrong aggregate.
+    const checksum = createHash('sha256').update(digests).digest('base64');
+    for (let chunk = 0; chunk < chunks; chunk++) {
+      const bytes = digests.subarray(chunk * DIGESTS_PER_ITEM * DIGEST_BYTES, (chunk + 1) * DIGESTS_PER_ITEM * DIGEST_BYTES);
+      await this.doc.send(new PutCommand({
+        TableName: this.tableName,
+        Item: { ...itemKey(volumeId, digestSk(runId, segment, chunk)), segment, chunk, chunks, count, checksum, bytes },
+      }));
+    }
+    const stale: Key[] = [];
+    for await (const item of this.queryPrefix(volumeId, `DIG#${runId}#${pad(segment, SEGMENT_DIGITS)}#`, true)) {
+      const sk = String(item.sk);
+      if (Number(sk.slice(sk.lastIndexOf('#') + 1)) >= chunks) stale.push(itemKey(volumeId, sk));
+    }
+    await this.batchWrite([], stale);
+  }
+
+  async *readBlockDigests(volumeId: string, runId: string): AsyncIterable<SegmentDigests> {
+    checkId(runId, 'runId');
+    let current: { segment: number; chunks: number; checksum: string; parts: Uint8Array[]; mixed: boolean } | undefined;
+    const finish = (done: NonNullable<typeof current>): SegmentDigests => {
+      const digests = Buffer.concat(done.parts);
+      if (done.mixed || done.parts.length !== done.chunks || createHash('sha256').update(digests).digest('base64') !== done.checksum) {
+        throw new ChainStoreCorruptError(
+          `volume ${volumeId}: the block digests run ${runId} stored for segment ${done.segment} are incomplete or mixed ` +
+            'from two attempts; copy that segment again before completing the snapshot', { volumeId, segment: done.segment });
+      }
+      return { segment: done.segment, digests };
+    };
+    // Sort keys pad segment and chunk, so the query returns ascending segment, then chunk.
+    for await (const raw of this.queryPrefix(volumeId, `DIG#${runId}#`)) {
+      const item = parseItem(digestSchema, raw, volumeId);
+      if (current !== undefined && current.segment !== item.segment) {
+        yield finish(current);
+        current = undefined;
+      }
+      current ??= { segment: item.segment, chunks: item.chunks, checksum: item.checksum, parts: [], mixed: false };
+      if (item.chunk !== current.parts.length || item.checksum !== current.checksum || item.chunks !== current.chunks) current.mixed = true;
+      current.parts.push(item.bytes);
+    }
+    if (current !== undefined) yield finish(current);
+  }
+
+  async putRunMap(volumeId: string, runId: string, name: string, segment: number, deltaMap: DeltaMap): Promise<void> {
+    checkId(runId, 'runId');
+    checkMapName(name);
+    checkSegment(segment, deltaMap.volumeBlocks);
+    await this.doc.send(new PutCommand({
+      TableName: this.tableName,
+      Item: {
+        ...itemKey(volumeId, runMapSk(runId, name, segment)),
+        runId,
+        segment,
+        bytes: deltaMap.encodeSegment(segment),
+        blocks: deltaMap.segmentSize(segment),
+      },
+    }));
+  }
+
+  async readRunMap(volumeId: string, runId: string, name: string, segment: number, blocks: number): Promise<DeltaMap> {
+    checkId(runId, 'runId');
+    checkMapName(name);
+    checkSegment(segment, blocks);
+    const { Item } = await this.doc.send(new GetCommand({
+      TableName: this.tableName, Key: itemKey(volumeId, runMapSk(runId, name, segment)), ConsistentRead: true,
+    }));
+    if (Item === undefined) return DeltaMap.empty(blocks);
+    const shard = parseItem(shardSchema, Item, volumeId);
+    return DeltaMap.decodeSegment(blocks, segment, shard.bytes);
+  }
+
+  async readRunMapSegments(volumeId: string, runId: string, name: string, blocks: number): Promise<RunMapState> {
+    checkId(runId, 'runId');
+    checkMapName(name);
+    const shards: Array<[number, Uint8Array]> = [];
+    for await (const item of this.queryPrefix(volumeId, `RMAP#${runId}#${name}#`)) {
+      const shard = parseItem(shardSchema, item, volumeId);
+      shards.push([shard.segment, shard.bytes]);
+    }
+    return { deltaMap: DeltaMap.join(blocks, shards), segments: shards.map(([segment]) => segment) };
+  }
+
+  async deleteRunItems(volumeId: string, runId: string): Promise<void> {
+    checkId(runId, 'runId');
+    const keys: Key[] = [];
+    for (const prefix of [`DIG#${runId}#`, `RMAP#${runId}#`]) {
+      for await (const item of this.queryPrefix(volumeId, prefix, true)) keys.push(itemKey(volumeId, String(item.sk)));
+    }
+    await this.batchWrite([], keys);
+  }
+
+  /**
+   * ```
+   *  MAP#succ#…#g(n+1) ─► ENTRY#succ{gen n+1, if checksum unchanged} ─► delete ENTRY#k ─► succ.kind=baseline (if k was first) ─► garbage
+   *  ╰── invisible ──╯    commit point of the merge: D_succ ⊇ D_k                         ╰────── a retry finishes these ──────╯
+   * ```
+   */
+  async pruneEntry(volumeId: string, seq: number, fence: Fence): Promise<PruneEntryResult> {
+    checkSeq(seq);
+    const meta = await this.readMeta(volumeId);
+    checkFence(meta, fence);
+    if (meta.inFlight?.seq === seq) {
+      throw new RetentionError(`volume ${volumeId}: entry ${seq} is still in flight, not a restore point; it cannot be pruned`, { volumeId, seq });
+    }
+    if (meta.headSeq === undefined || seq >= meta.headSeq) {
+      throw new RetentionError(
+        seq === meta.headSeq
+          ? `volume ${volumeId}: restore point ${seq} is the head, the parent of the next sync; it is never pruned`
+          : `volume ${volumeId} has no restore point ${seq} to prune`,
+        { volumeId, seq });
+    }
+    const [entry, successor] = await this.entryItems(volumeId, seq, meta.headSeq, 2);
+    if (entry === undefined || entry.seq !== seq || successor === undefined) {
+      // Pruned already; a crash may have stopped it before the successor became the baseline.
+      await this.promoteFirstToBaseline(volumeId);
+      return { pruned: false };
+    }
+    const [before] = seq === 0 ? [] : await this.entryItems(volumeId, 0, seq - 1, 1);
+    const shards = await this.batchGet([entry, successor].flatMap((item) =>
+      item.segments.map((segment) => itemKey(volumeId, mapSk(item.seq, segment, item.mapGeneration)))));
+    const pruned = toChainEntry(volumeId, entry, shards);
+    const next = toChainEntry(volumeId, successor, shards);
+    const merged = pruned.deltaMap.union(next.deltaMap).resize(volumeBlocks(successor.volumeSize));
+    if (!merged.equals(next.deltaMap)) {
+      const generation = (successor.mapGeneration ?? 0) + 1;
+      const mergedShards = merged.split();
+      await this.batchWrite([...mergedShards].map(([segment, bytes]) => ({
+        ...itemKey(volumeId, mapSk(successor.seq, segment, generation)), segment, bytes,
+      })));
+      const item: EntryItem = {
+        ...successor,
+        segments: [...mergedShards.keys()],
+        shardCount: mergedShards.size,
+        checksum: shardChecksum(mergedShards),
+        mapGeneration: generation,
+      };
+      try {
+        await this.doc.send(new PutCommand({
+          TableName: this.tableName,
+          Item: withoutUndefined({ ...itemKey(volumeId, entrySk(successor.seq)), ...item }),
+          ConditionExpression: 'checksum = :checksum',
+          ExpressionAttributeValues: { ':checksum': successor.checksum },
+        }));
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        throw new ConcurrentUpdateError(
+          `volume ${volumeId}: restore point ${successor.seq} changed while pruning ${seq} into it; retry the prune`,
+          { volumeId, seq, cause: error });
+      }
+      await this.batchWrite([], successor.segments.map((segment) => itemKey(volumeId, mapSk(successor.seq, segment, successor.mapGeneration))));
+    }
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: itemKey(volumeId, entrySk(seq)) }));
+    if (before === undefined) await this.promoteFirstToBaseline(volumeId);
+    const garbage: Key[] = [];
+    for await (const shard of this.queryPrefix(volumeId, `MAP#${pad(seq, SEQ_DIGITS)}#`, true)) garbage.push(itemKey(volumeId, String(shard.sk)));
+    await this.batchWrite([], garbage);
+    // A holder superseded meanwhile learns it here, as markSuspect's does.
+    await this.updateMeta(volumeId, (current) => ({ ...checkedFence(current, fence) }));
+    return { pruned: true, successorSeq: successor.seq, secondarySnapshotId: entry.secondarySnapshotId };
+  }
+
+  async putJobRecord(volumeId: string, record: JobRecord): Promise<void> {
+    checkId(record.runId, 'runId');
+    await this.doc.send(new PutCommand({
+      TableName: this.tableName, Item: withoutUndefined({ ...itemKey(volumeId, jobSk(record.runId)), ...record }),
+    }));
+  }
+
+  async listJobRecords(volumeId: string): Promise<JobRecord[]> {
+    const records: JobRecord[] = [];
+    for await (const item of this.queryPrefix(volumeId, 'JOB#')) records.push(parseItem(jobRecordSchema, item, volumeId) as JobRecord);
+    return records.sort((a, b) => b.at.localeCompare(a.at));
+  }
+
+  /** Up to `limit` committed entry items with seq in [from, to], ascending, without their maps. */
+  private async entryItems(volumeId: string, fromSeq: number, toSeq: number, limit: number): Promise<EntryItem[]> {
+    const page = await this.doc.send(new QueryCommand({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: { ':pk': volumePk(volumeId), ':from': entrySk(fromSeq), ':to': entrySk(toSeq) },
+      ConsistentRead: true,
+      Limit: limit,
+    }));
+    return (page.Items ?? []).map((item) => parseItem(entrySchema, item, volumeId));
+  }
+
+  /** The chain's first entry must be the baseline: finishes a prune of the baseline a crash cut short. */
+  private async promoteFirstToBaseline(volumeId: string): Promise<void> {
+    const [first] = await this.entryItems(volumeId, 0, MAX_SEQ, 1);
+    if (first === undefined || first.kind === 'baseline') return;
+    await this.doc.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: itemKey(volumeId, entrySk(first.seq)),
+      UpdateExpression: 'SET kind = :baseline',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':baseline': 'baseline' },
+    }));
   }
 
   // ── internals ──────────────────────────────────────────────────────────────────────────
@@ -804,8 +1044,13 @@ function entrySk(seq: number): string {
   return `ENTRY#${pad(seq, SEQ_DIGITS)}`;
 }
 
-function mapSk(seq: number, segment: number): string {
-  return `MAP#${pad(seq, SEQ_DIGITS)}#${pad(segment, SEGMENT_DIGITS)}`;
+/**
+ * Generation 0 (absent) is the key every commit writes; a prune's merge writes generation n under
+ * new keys so that the entry's old shards stay intact until the entry points at the new ones.
+ */
+function mapSk(seq: number, segment: number, generation?: number): string {
+  const base = `MAP#${pad(seq, SEQ_DIGITS)}#${pad(segment, SEGMENT_DIGITS)}`;
+  return generation === undefined ? base : `${base}#g${generation}`;
 }
 
 function drlSk(segment: number): string {
@@ -818,6 +1063,30 @@ function runSk(runId: string): string {
 
 function cmpSk(runId: string, segment: number): string {
   return `CMP#${runId}#${pad(segment, SEGMENT_DIGITS)}`;
+}
+
+/** A segment has at most 65,536 blocks, so at most 7 chunks: 3 digits keep them in order. */
+const CHUNK_DIGITS = 3;
+
+function digestSk(runId: string, segment: number, chunk: number): string {
+  return `DIG#${runId}#${pad(segment, SEGMENT_DIGITS)}#${pad(chunk, CHUNK_DIGITS)}`;
+}
+
+function runMapSk(runId: string, name: string, segment: number): string {
+  return `RMAP#${runId}#${name}#${pad(segment, SEGMENT_DIGITS)}`;
+}
+
+function jobSk(runId: string): string {
+  return `JOB#${runId}`;
+}
+
+/** Run-map names become key parts; `#` would let one name's prefix cover another's. */
+const MAP_NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+function checkMapName(name: string): void {
+  if (!MAP_NAME_PATTERN.test(name)) {
+    throw new ChainStoreInputError(`run map name '${name}' must be 1 to 64 letters, digits or ._- (no '#')`);
+  }
 }
 
 // ── checks ───────────────────────────────────────────────────────────────────────────────
@@ -990,7 +1259,7 @@ function shardBudgetGroups(entries: EntryItem[]): EntryItem[][] {
 function toChainEntry(volumeId: string, item: EntryItem, found: ReadonlyMap<string, z.infer<typeof shardSchema>>): ChainEntry {
   const shards = new Map<number, Uint8Array>();
   for (const segment of item.segments) {
-    const shard = found.get(mapSk(item.seq, segment));
+    const shard = found.get(mapSk(item.seq, segment, item.mapGeneration));
     if (shard === undefined) {
       throw new ChainStoreCorruptError(
         `volume ${volumeId}: restore point ${item.seq} lacks its delta-map shard for segment ${segment}; the table ` +

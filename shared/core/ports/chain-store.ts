@@ -148,6 +148,43 @@ export interface CompareMapState {
   readonly scannedSegments: number[];
 }
 
+/** The SHA-256 digests of one segment's written blocks, as `putBlockDigests` stored them. */
+export interface SegmentDigests {
+  readonly segment: number;
+  /** Raw 32-byte digests concatenated, in ascending block order of the blocks written. */
+  readonly digests: Uint8Array;
+}
+
+/** A per-run segment map (e.g. a restore plan `R` or a verify's revised compare map), as far as written. */
+export interface RunMapState {
+  readonly deltaMap: DeltaMap;
+  /** Segments written, ascending (an empty segment written counts). */
+  readonly segments: number[];
+}
+
+/** What pruning one restore point did (see `pruneEntry`). */
+export interface PruneEntryResult {
+  /** The restore point whose delta map now also holds the pruned one's (undefined if it was already pruned). */
+  readonly successorSeq?: number;
+  /** `S_k` of the pruned point: delete it once nothing references it. */
+  readonly secondarySnapshotId?: string;
+  /** False when `seq` was already pruned: a retry. */
+  readonly pruned: boolean;
+}
+
+/** The outcome of one job run, for `status` and the console. */
+export interface JobRecord {
+  readonly runId: string;
+  readonly job: 'sync' | 'verify' | 'restore' | 'prune';
+  readonly status: 'succeeded' | 'failed';
+  /** ISO 8601. */
+  readonly at: string;
+  /** The typed error's name when failed (what Step Functions matched on). */
+  readonly errorName?: string;
+  readonly message?: string;
+  readonly summary?: JsonValue;
+}
+
 export interface ChainStore {
   /**
    * Registers a volume for protection. Idempotent for the same size and config.
@@ -213,4 +250,46 @@ export interface ChainStore {
 
   /** The compare map `C` so far, sized to `volumeBlocks`. */
   readCompareMap(volumeId: string, runId: string, volumeBlocks: number): Promise<CompareMapState>;
+
+  // ── appended for the engine (sync, restore, prune) ─────────────────────────────────────
+
+  /**
+   * Persists the digests of the blocks a run wrote to one segment of a snapshot (for the LINEAR
+   * aggregate at completion), replacing what an earlier attempt of the same segment stored.
+   */
+  putBlockDigests(volumeId: string, runId: string, segment: number, digests: Uint8Array): Promise<void>;
+
+  /**
+   * Every segment's digests of a run, in ascending segment order.
+   * @throws ChainStoreCorruptError when a segment's chunks are incomplete
+   */
+  readBlockDigests(volumeId: string, runId: string): AsyncIterable<SegmentDigests>;
+
+  /** Stores one segment of a run's named map (only that segment's blocks are kept). Idempotent. */
+  putRunMap(volumeId: string, runId: string, name: string, segment: number, deltaMap: DeltaMap): Promise<void>;
+
+  /** One segment of a run's named map, sized to `volumeBlocks`; empty when never written. */
+  readRunMap(volumeId: string, runId: string, name: string, segment: number, volumeBlocks: number): Promise<DeltaMap>;
+
+  /** Every written segment of a run's named map, joined. */
+  readRunMapSegments(volumeId: string, runId: string, name: string, volumeBlocks: number): Promise<RunMapState>;
+
+  /** Deletes a run's digests and maps once it ended (idempotent; compare shards are kept). */
+  deleteRunItems(volumeId: string, runId: string): Promise<void>;
+
+  /**
+   * Prunes restore point `seq` (never the head): merges `D_seq` into its successor's delta map,
+   * then removes entry `seq` (the successor becomes the baseline when `seq` was it). Crash-safe
+   * and idempotent: a crash leaves either the old chain, or the successor holding the union while
+   * `seq` still exists (every delta map then a superset, which every algorithm tolerates); the
+   * retry finishes. The caller deletes `S_seq` afterwards.
+   * @throws RetentionError for the head or a pending entry
+   */
+  pruneEntry(volumeId: string, seq: number, fence: Fence): Promise<PruneEntryResult>;
+
+  /** Records the outcome of a job run (replaces an earlier record of the same run). */
+  putJobRecord(volumeId: string, record: JobRecord): Promise<void>;
+
+  /** The volume's job records, newest first. */
+  listJobRecords(volumeId: string): Promise<JobRecord[]>;
 }

@@ -228,3 +228,20 @@ export interface Volumes {
    */
   swapVolume(request: SwapRequest): Promise<SwapResult>;
 }
+
+/** One snapshot found by tag. */
+export interface OwnedSnapshot {
+  readonly snapshotId: string;
+  readonly state: SnapshotState;
+  /** When the snapshot was taken (ISO 8601): a primary snapshot's point in time. */
+  readonly startTime: string;
+  /** GiB. */
+  readonly volumeSize: number;
+  readonly tags: readonly Tag[];
+}
+
+/** The port: owned snapshots carrying every one of `tags`. */
+export interface SnapshotLookup {
+  /** Snapshots with our ownership tag and every tag of `tags`, oldest first. */
+  findOwned(tags: readonly Tag[]): Promise<OwnedSnapshot[]>;
+}
