@@ -1,0 +1,103 @@
+/**
+ * The sync pipeline as one reusable chain: the Sync machine runs it on its own, and the Verify
+ * machine's repair branch runs it with `extraFromRun` (the fix-up: `F = HC ∪ C'`, kind `fixup`).
+ *
+ * ```
+ *  SyncBegin ─► wait P_now ─► SyncPlan ─► Map CopySegment ─► CompleteSnapshot ─► wait S_n ─► SyncCommit ─► SyncRecovered? ─ no ─► next
+ *      ▲                                                                                                          │ yes
+ *      └──────────────────────────────────────────────────────────────────────────────────────────────────────────┘
+ * ```
+ *
+ * Recovery (claims 5–6) is SyncBegin's: a crashed run's entry that completed is adopted or
+ * discarded there, and the run goes on as a normal sync. Only a crashed run whose secondary is
+ * still pending comes back as `action: 'recover'`: the same path resumes its copy (SyncPlan
+ * returns the DRL's plan), commits it, and then loops to SyncBegin once more, so the scheduled
+ * sync (or the fix-up) with a fresh `P_now` still happens in this execution.
+ */
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { JobBuilder } from './job-builder';
+
+export interface SyncPipelineProps {
+  /**
+   * JSONPath of the verify run whose revised compare map `C'` the fix-up must copy too; absent
+   * for a plain sync.
+   */
+  readonly extraFromRunPath?: string;
+  /** Where the pipeline goes after the commit. */
+  readonly next: sfn.IChainable;
+}
+
+/**
+ * Builds the pipeline's states inside `job`'s machine and returns its first state. Results land
+ * at `$.begin` (lease, `P_now`), `$.plan` (seq, segments, `S_n`), `$.commit` (the summary a sync
+ * returns).
+ */
+export function syncPipeline(scope: Construct, job: JobBuilder, props: SyncPipelineProps): sfn.IChainable {
+  const volumeId = sfn.JsonPath.stringAt('$.volumeId');
+  const runId = JobBuilder.runId;
+
+  const begin = job.lambda('SyncBegin', 'SyncBegin', { volumeId, runId }, { resultPath: '$.begin' });
+
+  const commit = job.lambda('SyncCommit', 'SyncCommit', {
+    volumeId,
+    runId,
+    fencingToken: sfn.JsonPath.numberAt('$.plan.fencingToken'),
+    seq: sfn.JsonPath.numberAt('$.plan.seq'),
+  }, { resultPath: '$.commit' });
+  commit.next(
+    new sfn.Choice(scope, 'SyncRecovered')
+      .when(sfn.Condition.stringEquals('$.begin.action', 'recover'), begin)
+      .otherwise(props.next),
+  );
+
+  const waitSecondary = job.waitForSnapshot({
+    id: 'SecondarySnapshot',
+    stateName: 'SnapshotStatus.Secondary',
+    snapshotIdPath: '$.plan.secondarySnapshotId',
+    side: 'secondary',
+    next: commit,
+  });
+  const complete = job.lambda('CompleteSnapshot', 'CompleteSnapshot', {
+    volumeId,
+    runId,
+    snapshotId: sfn.JsonPath.stringAt('$.plan.secondarySnapshotId'),
+    expectedBlocks: sfn.JsonPath.numberAt('$.plan.blocks'),
+  });
+  complete.next(waitSecondary);
+
+  const copy = job.segmentMap('CopySegments', {
+    itemsPath: '$.plan.segments',
+    itemSelector: {
+      volumeId,
+      runId,
+      fencingToken: sfn.JsonPath.numberAt('$.plan.fencingToken'),
+      seq: sfn.JsonPath.numberAt('$.plan.seq'),
+      segment: JobBuilder.mapItem,
+      sourceSnapshotId: sfn.JsonPath.stringAt('$.plan.primarySnapshotId'),
+      targetSnapshotId: sfn.JsonPath.stringAt('$.plan.secondarySnapshotId'),
+    },
+    itemTask: job.lambda('CopySegment', 'CopySegment', undefined, { resultPath: '$', catchErrors: false }),
+  });
+  copy.next(complete);
+
+  const planPayload: Record<string, unknown> = {
+    volumeId,
+    runId,
+    fencingToken: sfn.JsonPath.numberAt('$.begin.fencingToken'),
+    primarySnapshotId: sfn.JsonPath.stringAt('$.begin.primarySnapshotId'),
+    pointInTime: sfn.JsonPath.stringAt('$.begin.pointInTime'),
+  };
+  if (props.extraFromRunPath !== undefined) planPayload.extraFromRun = sfn.JsonPath.stringAt(props.extraFromRunPath);
+  const plan = job.lambda('SyncPlan', 'SyncPlan', planPayload, { resultPath: '$.plan' });
+  plan.next(copy);
+
+  begin.next(job.waitForSnapshot({
+    id: 'PrimarySnapshot',
+    stateName: 'SnapshotStatus',
+    snapshotIdPath: '$.begin.primarySnapshotId',
+    side: 'primary',
+    next: plan,
+  }));
+  return begin;
+}

@@ -1,0 +1,7 @@
+/** `JobFailed`: every Catch: records the failure where `status` shows it and releases the lease if held. */
+import { jobFailedInputSchema } from '../shared/engine/schemas';
+import { jobFailed } from '../shared/engine/sync';
+import { engineTask, lambdaHandler } from './engine-task';
+
+export const task = engineTask('JobFailed', jobFailedInputSchema, jobFailed);
+export const handler = lambdaHandler(task);
