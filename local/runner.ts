@@ -207,6 +207,12 @@ export interface RunStateMachineOptions {
   /** Every Retry pauses this long instead (milliseconds). */
   readonly retryMs?: number;
   readonly crash?: CrashInjection;
+  /**
+   * Called before each task invocation's engine call (after the `before` crash check), with the
+   * Task state's name and the 1-based invocation number: lets a test act between two tasks of a
+   * running execution, e.g. commit a sync during a verify's scan interval, deterministically.
+   */
+  readonly beforeTask?: (stateName: string, invocation: number) => Promise<void>;
   /** The handlers' Powertools logger; a silent one when absent. */
   readonly logger?: Logger;
 }
@@ -283,6 +289,7 @@ export async function runStateMachine(name: JobName, input: Record<string, unkno
           invocations += 1;
           const invocation = invocations;
           crashIfDue(stateName, 'before', invocation);
+          await options.beforeTask?.(stateName, invocation);
           const result = await task.run(parsed, context);
           crashIfDue(stateName, 'after', invocation);
           return result;

@@ -31,6 +31,10 @@ export interface EngineStateMachinesProps {
   readonly pollSeconds?: number;
   /** Polls before a snapshot wait gives up. */
   readonly maxPolls?: number;
+  /** Execution logging (the deployable stack sets it; the local runner needs none). */
+  readonly logs?: sfn.LogOptions;
+  /** X-Ray tracing of executions. */
+  readonly tracingEnabled?: boolean;
 }
 
 type Definition = (scope: Construct, props: Omit<JobBuilderProps, 'job'>) => sfn.IChainable;
@@ -61,6 +65,8 @@ export class EngineStateMachines extends Construct {
         stateMachineType: sfn.StateMachineType.STANDARD,
         timeout: EXECUTION_TIMEOUT,
         comment: `ebs-cdp ${name} job`,
+        logs: props.logs,
+        tracingEnabled: props.tracingEnabled,
       });
     }
     this.machines = machines;

@@ -73,6 +73,9 @@ export const DEFAULT_SNAPSHOT_POLL_SECONDS = 15;
  */
 export const DEFAULT_SNAPSHOT_MAX_POLLS = 960;
 
+/** A ResultPath that replaces the whole state with the task's answer. */
+const WHOLE_STATE = '$';
+
 /** Where a caught error lands in the state (`{ Error, Cause }`), for JobFailed and the Fail state. */
 export const ERROR_PATH = '$.error';
 
@@ -169,7 +172,10 @@ export class JobBuilder {
       inputPath: options.inputPath,
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
-      resultPath: options.resultPath ?? sfn.JsonPath.DISCARD,
+      // `$` (the answer replaces the state) is ASL's default, so it is left out of the definition:
+      // aws-local-stepfunctions reads an explicit `"ResultPath": "$"` as a key named `$` and nests
+      // the answer under it (a Map of CopySegment then answered `[{ …item, $: { blocksWritten } }]`).
+      resultPath: options.resultPath === WHOLE_STATE ? undefined : (options.resultPath ?? sfn.JsonPath.DISCARD),
       taskTimeout: sfn.Timeout.duration(TASK_TIMEOUT),
       comment: options.comment,
     });

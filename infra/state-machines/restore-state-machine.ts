@@ -79,8 +79,10 @@ export function restoreDefinition(scope: Construct, props: Omit<JobBuilderProps,
   const completeTarget = job.lambda('CompleteSnapshot', 'CompleteSnapshot', {
     volumeId: sfn.JsonPath.stringAt('$.request.volumeId'),
     runId: JobBuilder.runId,
-    targetSnapshotId: sfn.JsonPath.stringAt('$.plan.targetSnapshotId'),
-    blocks: sfn.JsonPath.numberAt('$.plan.blocks'),
+    // The shared task's restore shape: the target is on the primary side, |R| guards the digests.
+    snapshotId: sfn.JsonPath.stringAt('$.plan.targetSnapshotId'),
+    expectedBlocks: sfn.JsonPath.numberAt('$.plan.blocks'),
+    side: 'primary',
   });
   completeTarget.next(job.waitForSnapshot({
     id: 'TargetSnapshot',
