@@ -1,0 +1,196 @@
+/**
+ * The protection config of a deployment: which volumes ebs-cdp protects and how. Read at synth
+ * time from the file named by the CDK context key `ebsCdp.config` (`npx cdk deploy -c
+ * ebsCdp.config=prod.json`), else from `ebs-cdp.config.json` at the repository root, else
+ * empty (no volumes: the stack still synthesizes, which is what CI needs).
+ *
+ * ```json
+ * { "volumes": [{ "volumeId": "vol-0123456789abcdef0" }, { "tag": { "key": "ebs-cdp", "value": "protect" } }],
+ *   "syncEveryMinutes": 15, "verifySchedule": "cron(0 3 ? * SUN *)", "retention": { "keepLast": 672 } }
+ * ```
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { EbsCdpError } from '../shared/core/errors';
+
+/** The CDK context key naming the config file. */
+export const CONFIG_CONTEXT_KEY = 'ebsCdp.config';
+
+/** The file read when the context names none (relative to the repository root). */
+export const DEFAULT_CONFIG_FILE = 'ebs-cdp.config.json';
+
+/**
+ * Every 15 minutes: the issue's default RPO. Shorter intervals cost Step Functions transitions
+ * and primary snapshots without making a restore point much fresher, since a sync of a busy
+ * volume itself takes minutes.
+ */
+export const DEFAULT_SYNC_EVERY_MINUTES = 15;
+
+/**
+ * Scheduler could go down to a minute, but a sync cannot usefully start more often than it takes
+ * to snapshot the primary and commit (minutes): more often only queues runs behind the lease.
+ */
+const MIN_SYNC_EVERY_MINUTES = 5;
+
+/** Weekly, Sunday 03:00 UTC: a full verify reads both sides of every allocated block (hours on large volumes). */
+export const DEFAULT_VERIFY_SCHEDULE = 'cron(0 3 ? * SUN *)';
+
+/** Daily at 04:00 UTC: retention works in whole restore points; pruning more often saves almost nothing. */
+export const DEFAULT_PRUNE_SCHEDULE = 'cron(0 4 * * ? *)';
+
+/** One week of 15-minute restore points: 7 × 24 × 4. */
+export const DEFAULT_KEEP_LAST = 672;
+
+/**
+ * An RPO of two sync intervals: one missed or slow sync is normal (a lease held by a long
+ * verify fix-up), two in a row is something to look at.
+ */
+export const DEFAULT_RPO_INTERVALS = 2;
+
+/** Thirty days of Lambda and state-machine logs: long enough to investigate a weekly verify twice. */
+export const DEFAULT_LOG_RETENTION_DAYS = 30;
+
+const MS_PER_DAY = 86_400_000;
+
+/** The retention periods CloudWatch Logs accepts, in days. */
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/** EC2 volume ids, as the engine's schemas accept them. */
+const volumeId = z.string().regex(/^vol-[0-9a-f]{8,17}$/, 'a volume id like vol-0123456789abcdef0');
+
+/** EventBridge Scheduler expressions (`rate(…)` / `cron(…)`); `at(…)` is one-off and makes no protection. */
+const scheduleExpression = z.string().regex(/^(rate|cron)\(.+\)$/, 'an EventBridge Scheduler expression: rate(…) or cron(…)');
+
+/** An EC2 tag: protect every volume carrying it. */
+const tagSelector = z.object({
+  key: z.string().min(1).max(128),
+  value: z.string().max(256),
+}).strict();
+
+const volumeSelector = z.union([
+  z.object({ volumeId }).strict(),
+  z.object({ tag: tagSelector }).strict(),
+]);
+
+const retention = z.object({
+  /** Keep at least this many newest restore points. */
+  keepLast: z.number().int().positive().optional(),
+  /** Keep every restore point younger than this. */
+  keepWithinDays: z.number().positive().optional(),
+}).strict().refine((policy) => policy.keepLast !== undefined || policy.keepWithinDays !== undefined, 'give keepLast, keepWithinDays, or both');
+
+/** Region names (`us-east-1`, `eu-central-2`, `us-gov-west-1`). */
+const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS Region like us-west-2');
+
+/** A key ARN, not an alias or id: IAM grants are scoped to it, so it must name one key exactly. */
+const kmsKeyArn = z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/mrk-[0-9a-f]{32}$/, 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)');
+
+/** The config file as written. */
+export const protectionConfigSchema = z.object({
+  volumes: z.array(volumeSelector).default([]),
+  syncEveryMinutes: z.number().int().min(MIN_SYNC_EVERY_MINUTES).default(DEFAULT_SYNC_EVERY_MINUTES),
+  verifySchedule: scheduleExpression.default(DEFAULT_VERIFY_SCHEDULE),
+  /** A quick verify (dirty regions only) runs instead of a full one when true. */
+  quickVerify: z.boolean().default(false),
+  pruneSchedule: scheduleExpression.default(DEFAULT_PRUNE_SCHEDULE),
+  retention: retention.default({ keepLast: DEFAULT_KEEP_LAST }),
+  /** Alarm when the newest restore point is older than this; two sync intervals when absent. */
+  rpoMinutes: z.number().int().positive().optional(),
+  /** Region of the secondary lineage; the stack's own when absent. */
+  secondaryRegion: region.optional(),
+  /** Key of an encrypted secondary lineage (in the secondary Region). */
+  kmsKeyArn: kmsKeyArn.optional(),
+  /** Subscribe this address to the alerts topic (the subscription must be confirmed by mail). */
+  alarmEmail: z.email().optional(),
+  /** Grants stop/start/detach/attach on instances, which a restore with `inPlace: true` needs. */
+  allowInPlaceRestore: z.boolean().default(false),
+  /** Chain-table deletion protection: on unless this deployment is a throw-away test. */
+  tableDeletionProtection: z.boolean().default(true),
+  logRetentionDays: z.number().int().refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
+    message: `one of the retention periods CloudWatch Logs accepts: ${LOG_RETENTION_DAYS.join(', ')}`,
+  }).default(DEFAULT_LOG_RETENTION_DAYS),
+}).strict().refine((config) => config.rpoMinutes === undefined || config.rpoMinutes >= config.syncEveryMinutes, {
+  message: 'rpoMinutes cannot be shorter than syncEveryMinutes: no sync schedule could meet it',
+  path: ['rpoMinutes'],
+});
+
+/** The config with every default applied. */
+export type ProtectionConfig = z.output<typeof protectionConfigSchema>;
+export type VolumeSelector = ProtectionConfig['volumes'][number];
+export type TagSelector = z.output<typeof tagSelector>;
+
+/** The config file is missing, is not JSON, or does not match the schema. */
+export class ProtectionConfigFileError extends EbsCdpError {}
+
+/**
+ * Validates a parsed config file and applies the defaults.
+ *
+ * @param source where it came from, for the error message
+ * @throws ProtectionConfigFileError listing every problem as `path: message`
+ */
+export function parseProtectionConfig(raw: unknown, source: string): ProtectionConfig {
+  const parsed = protectionConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.length === 0 ? '(config)' : issue.path.join('.')}: ${issue.message}`);
+    throw new ProtectionConfigFileError(`${source}: the protection config is invalid (${problems.join('; ')})`, { cause: parsed.error });
+  }
+  return parsed.data;
+}
+
+/**
+ * Reads the protection config a synth uses: the file the context names (which must exist),
+ * else the default file if present, else an empty config.
+ *
+ * @param contextValue the value of `-c ebsCdp.config=…`, if any
+ * @param baseDir where relative paths and the default file are resolved (the repository root)
+ */
+export function loadProtectionConfig(contextValue: unknown, baseDir: string): ProtectionConfig {
+  if (contextValue !== undefined && typeof contextValue !== 'string') {
+    throw new ProtectionConfigFileError(`-c ${CONFIG_CONTEXT_KEY} must be a file path, got ${JSON.stringify(contextValue)}`);
+  }
+  const named = contextValue !== undefined && contextValue !== '';
+  const file = path.resolve(baseDir, named ? contextValue : DEFAULT_CONFIG_FILE);
+  if (!fs.existsSync(file)) {
+    if (named) throw new ProtectionConfigFileError(`${file}: the config file named by -c ${CONFIG_CONTEXT_KEY} does not exist`);
+    return parseProtectionConfig({}, 'the empty default config');
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ProtectionConfigFileError(`${file}: not a JSON file`, { cause: error });
+  }
+  return parseProtectionConfig(raw, file);
+}
+
+/** The RPO the sync-lag alarm holds the deployment to, in minutes. */
+export function rpoMinutesOf(config: ProtectionConfig): number {
+  return config.rpoMinutes ?? config.syncEveryMinutes * DEFAULT_RPO_INTERVALS;
+}
+
+/**
+ * The part of a volume's protection config the engine reads from the chain table's META
+ * (`syncProtectionConfigSchema`, `retentionConfigSchema`): days become milliseconds there.
+ */
+export function engineVolumeConfig(config: ProtectionConfig): { retention: { keepLast?: number; keepWithinMs?: number }; secondaryKmsKeyId?: string } {
+  const { keepLast, keepWithinDays } = config.retention;
+  return {
+    retention: {
+      ...(keepLast === undefined ? {} : { keepLast }),
+      ...(keepWithinDays === undefined ? {} : { keepWithinMs: keepWithinDays * MS_PER_DAY }),
+    },
+    ...(config.kmsKeyArn === undefined ? {} : { secondaryKmsKeyId: config.kmsKeyArn }),
+  };
+}
+
+/** The volumes named by id, and the tag selectors, apart (they are scheduled differently). */
+export function splitSelectors(config: ProtectionConfig): { volumeIds: string[]; tags: TagSelector[] } {
+  const volumeIds: string[] = [];
+  const tags: TagSelector[] = [];
+  for (const selector of config.volumes) {
+    if ('volumeId' in selector) volumeIds.push(selector.volumeId);
+    else tags.push(selector.tag);
+  }
+  return { volumeIds: [...new Set(volumeIds)], tags };
+}

@@ -1,0 +1,219 @@
+/**
+ * What makes protection run by itself: one EventBridge Scheduler schedule per protected volume
+ * (or tag selector) and job, each targeting the Dispatch state machine with its own input.
+ *
+ * ```
+ *  Schedule "Sync vol-1" ──► Dispatch { job: Sync, filters: [volume-id = vol-1] }
+ *                              DescribeVolumes(filters) ─► Map, per volume:
+ *                                 ProtectVolume (META: config, size if new) ─► StartExecution(Sync, { volumeId })
+ * ```
+ *
+ * Dispatch is what turns "names the volumes" into protected volumes: it writes each volume's
+ * protection config into its chain META (creating META on first sight, so the first sync finds
+ * the volume protected) and resolves tag selectors to the volumes carrying the tag at that
+ * moment (volumes tagged later are picked up by the next run). It is pure Step Functions service
+ * integrations: no Lambda, nothing to bundle.
+ */
+import { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { CHAIN_TABLE_KEY } from '../../shared/aws/chain-store';
+import type { JobName } from '../state-machines';
+import { acknowledge } from './nag';
+import { acknowledgeStateMachineRole } from './state-machines';
+import { engineVolumeConfig, splitSelectors, type ProtectionConfig, type TagSelector } from '../config';
+
+/** The jobs a schedule starts (Restore is started by a person). */
+export type ScheduledJob = Exclude<JobName, 'Restore'>;
+export const SCHEDULED_JOBS: readonly ScheduledJob[] = ['Sync', 'Verify', 'Prune'];
+
+/** The chain META's sort key and partition-key prefix (shared/aws/chain-store.ts writes the same). */
+export const META_SORT_KEY = 'META';
+export const VOLUME_PARTITION_PREFIX = 'VOL#';
+
+/**
+ * Volumes dispatched at once. StartExecution is cheap, but every started sync lists changed
+ * blocks at once, and List* calls share 50/s per account: ten keeps a tag selecting hundreds of
+ * volumes from bursting them all in the same second.
+ */
+const DISPATCH_MAX_CONCURRENCY = 10;
+
+/** A dispatch describes volumes and starts executions: minutes at most; longer is stuck. */
+const DISPATCH_TIMEOUT = Duration.minutes(15);
+
+/**
+ * Flexible window of a sync: up to a third of the interval, capped at five minutes. It spreads
+ * many volumes' syncs (and their List* calls) over a few minutes, and stays far enough under the
+ * interval that the RPO still holds.
+ */
+const SYNC_WINDOW_MAX = Duration.minutes(5);
+const SYNC_WINDOW_FRACTION = 3;
+
+/** Verify and prune run rarely and long: an hour of flex spreads the account's weekly scans. */
+const LONG_JOB_WINDOW = Duration.hours(1);
+
+/** A sync trigger that could not be delivered is superseded by the next one: retry twice, then drop it. */
+const SYNC_RETRY_ATTEMPTS = 2;
+/** Verify and prune triggers come once a day or a week: retry them for six hours before giving up. */
+const LONG_JOB_RETRY_ATTEMPTS = 5;
+const LONG_JOB_MAX_EVENT_AGE = Duration.hours(6);
+
+/** The Dispatch state machine's input, as each schedule sends it. */
+export interface DispatchInput {
+  readonly job: ScheduledJob;
+  /** DescribeVolumes filters: `volume-id` for a volume named by id, `tag:<key>` for a selector. */
+  readonly filters: ReadonlyArray<{ Name: string; Values: string[] }>;
+  /** Verify only: compare only the dirty regions. */
+  readonly quick: boolean;
+}
+
+export interface SchedulesProps {
+  readonly config: ProtectionConfig;
+  readonly table: dynamodb.ITable;
+  readonly machines: Readonly<Record<JobName, sfn.IStateMachine>>;
+  readonly logGroup: logs.ILogGroup;
+}
+
+/** The DescribeVolumes filters of a volume id or a tag selector. */
+export function volumeFilters(selector: { volumeId: string } | { tag: TagSelector }): DispatchInput['filters'] {
+  return 'volumeId' in selector
+    ? [{ Name: 'volume-id', Values: [selector.volumeId] }]
+    : [{ Name: `tag:${selector.tag.key}`, Values: [selector.tag.value] }];
+}
+
+/** A JSON value as a DynamoDB attribute (what the DocumentClient would marshal it to). */
+function attributeOf(value: unknown): tasks.DynamoAttributeValue {
+  if (typeof value === 'string') return tasks.DynamoAttributeValue.fromString(value);
+  if (typeof value === 'number') return tasks.DynamoAttributeValue.fromNumber(value);
+  if (typeof value === 'boolean') return tasks.DynamoAttributeValue.fromBoolean(value);
+  if (Array.isArray(value)) return tasks.DynamoAttributeValue.fromList(value.map(attributeOf));
+  if (value !== null && typeof value === 'object') {
+    return tasks.DynamoAttributeValue.fromMap(Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, attributeOf(inner)])));
+  }
+  return tasks.DynamoAttributeValue.fromNull(true);
+}
+
+/** The Dispatch state machine and the schedules that start it. */
+export class Schedules extends Construct {
+  readonly dispatch: sfn.StateMachine;
+  readonly schedules: scheduler.Schedule[] = [];
+
+  constructor(scope: Construct, id: string, props: SchedulesProps) {
+    super(scope, id);
+    this.dispatch = this.dispatchMachine(props);
+    const { config } = props;
+    const { volumeIds, tags } = splitSelectors(config);
+    const selectors: Array<{ name: string; selector: { volumeId: string } | { tag: TagSelector } }> = [
+      ...volumeIds.map((volumeId) => ({ name: volumeId, selector: { volumeId } })),
+      ...tags.map((tag, index) => ({ name: `tag${index}`, selector: { tag } })),
+    ];
+    for (const { name, selector } of selectors) {
+      for (const job of SCHEDULED_JOBS) {
+        const input: DispatchInput = { job, filters: volumeFilters(selector), quick: job === 'Verify' && config.quickVerify };
+        this.schedules.push(new scheduler.Schedule(this, `${job}-${name}`, {
+          description: `ebs-cdp ${job} of ${'volumeId' in selector ? selector.volumeId : `volumes tagged ${selector.tag.key}=${selector.tag.value}`}`,
+          schedule: this.expressionOf(job, config),
+          timeWindow: scheduler.TimeWindow.flexible(this.windowOf(job, config)),
+          target: new targets.StepFunctionsStartExecution(this.dispatch, {
+            input: scheduler.ScheduleTargetInput.fromObject(input),
+            retryAttempts: job === 'Sync' ? SYNC_RETRY_ATTEMPTS : LONG_JOB_RETRY_ATTEMPTS,
+            maxEventAge: job === 'Sync' ? Duration.minutes(config.syncEveryMinutes) : LONG_JOB_MAX_EVENT_AGE,
+          }),
+        }));
+      }
+    }
+  }
+
+  private expressionOf(job: ScheduledJob, config: ProtectionConfig): scheduler.ScheduleExpression {
+    switch (job) {
+      case 'Sync': return scheduler.ScheduleExpression.rate(Duration.minutes(config.syncEveryMinutes));
+      case 'Verify': return scheduler.ScheduleExpression.expression(config.verifySchedule);
+      case 'Prune': return scheduler.ScheduleExpression.expression(config.pruneSchedule);
+    }
+  }
+
+  private windowOf(job: ScheduledJob, config: ProtectionConfig): Duration {
+    if (job !== 'Sync') return LONG_JOB_WINDOW;
+    const fraction = Math.floor(config.syncEveryMinutes / SYNC_WINDOW_FRACTION);
+    return Duration.minutes(Math.max(1, Math.min(fraction, SYNC_WINDOW_MAX.toMinutes())));
+  }
+
+  private dispatchMachine(props: SchedulesProps): sfn.StateMachine {
+    const describe = new tasks.CallAwsService(this, 'DescribeVolumes', {
+      service: 'ec2',
+      action: 'describeVolumes',
+      parameters: { 'Filters.$': '$.filters' },
+      // DescribeVolumes takes no resource: `*` is the only scope AWS allows.
+      iamResources: ['*'],
+      resultSelector: { 'volumes.$': '$.Volumes' },
+      resultPath: '$.described',
+    });
+
+    const protect = new tasks.DynamoUpdateItem(this, 'ProtectVolume', {
+      table: props.table,
+      key: {
+        [CHAIN_TABLE_KEY.partitionKey]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.format(`${VOLUME_PARTITION_PREFIX}{}`, sfn.JsonPath.stringAt('$.volumeId'))),
+        [CHAIN_TABLE_KEY.sortKey]: tasks.DynamoAttributeValue.fromString(META_SORT_KEY),
+      },
+      // Config is the deployment's to set; size, counters and version are created once and then
+      // belong to the engine. The version is bumped so an engine read-modify-write of META that
+      // raced this one retries instead of putting the old config back.
+      updateExpression: 'SET #config = :config, #volumeId = if_not_exists(#volumeId, :volumeId), '
+        + '#volumeSize = if_not_exists(#volumeSize, :volumeSize), #fencingCounter = if_not_exists(#fencingCounter, :zero), '
+        + '#version = if_not_exists(#version, :zero) + :one',
+      expressionAttributeNames: {
+        '#config': 'config', '#volumeId': 'volumeId', '#volumeSize': 'volumeSize', '#fencingCounter': 'fencingCounter', '#version': 'version',
+      },
+      expressionAttributeValues: {
+        ':config': attributeOf(engineVolumeConfig(props.config)),
+        ':volumeId': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.volumeId')),
+        ':volumeSize': tasks.DynamoAttributeValue.numberFromString(sfn.JsonPath.stringAt('$.volumeSize')),
+        ':zero': tasks.DynamoAttributeValue.fromNumber(0),
+        ':one': tasks.DynamoAttributeValue.fromNumber(1),
+      },
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+
+    const start = (job: ScheduledJob): tasks.StepFunctionsStartExecution => new tasks.StepFunctionsStartExecution(this, `Start${job}`, {
+      stateMachine: props.machines[job],
+      input: sfn.TaskInput.fromObject(job === 'Verify'
+        ? { volumeId: sfn.JsonPath.stringAt('$.volumeId'), quick: sfn.JsonPath.objectAt('$.quick') }
+        : { volumeId: sfn.JsonPath.stringAt('$.volumeId') }),
+      // Fire and forget: each job's own alarms watch its executions.
+      integrationPattern: sfn.IntegrationPattern.REQUEST_RESPONSE,
+      resultSelector: { 'executionArn.$': '$.ExecutionArn' },
+    });
+    const whichJob = new sfn.Choice(this, 'WhichJob');
+    for (const job of SCHEDULED_JOBS) whichJob.when(sfn.Condition.stringEquals('$.job', job), start(job));
+    whichJob.otherwise(new sfn.Fail(this, 'UnknownJob', { error: 'UnknownJob', cause: `job must be one of ${SCHEDULED_JOBS.join(', ')}` }));
+
+    const perVolume = new sfn.Map(this, 'EachVolume', {
+      itemsPath: '$.described.volumes',
+      maxConcurrency: DISPATCH_MAX_CONCURRENCY,
+      itemSelector: {
+        job: sfn.JsonPath.stringAt('$.job'),
+        quick: sfn.JsonPath.objectAt('$.quick'),
+        volumeId: sfn.JsonPath.stringAt('$$.Map.Item.Value.VolumeId'),
+        volumeSize: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$$.Map.Item.Value.Size')),
+      },
+      resultPath: '$.started',
+    });
+    perVolume.itemProcessor(protect.next(whichJob));
+
+    acknowledgeStateMachineRole(this, []);
+    acknowledge(this, 'IAM5', 'ec2:DescribeVolumes supports no resource-level permissions.', 'Resource::*');
+    return new sfn.StateMachine(this, 'Dispatch', {
+      definitionBody: sfn.DefinitionBody.fromChainable(describe.next(perVolume)),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      timeout: DISPATCH_TIMEOUT,
+      comment: 'ebs-cdp: protect the scheduled volumes and start their job',
+      logs: { destination: props.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+  }
+}

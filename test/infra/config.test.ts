@@ -1,0 +1,143 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  DEFAULT_KEEP_LAST, DEFAULT_SYNC_EVERY_MINUTES, DEFAULT_VERIFY_SCHEDULE, engineVolumeConfig, loadProtectionConfig,
+  parseProtectionConfig, ProtectionConfigFileError, rpoMinutesOf, splitSelectors,
+} from '../../infra/config';
+import { retentionConfigSchema, syncProtectionConfigSchema } from '../../shared/engine/schemas';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+describe('ProtectionConfig', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ebs-cdp-config-'));
+  });
+
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('parseProtectionConfig', () => {
+    it('applies the defaults: sync every 15 minutes, verify weekly, a week of restore points, RPO of two intervals', () => {
+      // Act
+      const config = parseProtectionConfig({}, 'test');
+
+      // Assess
+      expect(config.volumes).toEqual([]);
+      expect(config.syncEveryMinutes).toBe(DEFAULT_SYNC_EVERY_MINUTES);
+      expect(config.verifySchedule).toBe(DEFAULT_VERIFY_SCHEDULE);
+      expect(config.retention).toEqual({ keepLast: DEFAULT_KEEP_LAST });
+      expect(rpoMinutesOf(config)).toBe(2 * DEFAULT_SYNC_EVERY_MINUTES);
+      expect(config.tableDeletionProtection).toBe(true);
+      expect(config.allowInPlaceRestore).toBe(false);
+    });
+
+    it('names every problem with its path', () => {
+      // Act
+      const parse = (): unknown => parseProtectionConfig({ volumes: [{ volumeId: 'disk-1' }], syncEveryMinutes: 1, kmsKeyArn: 'alias/mine', typo: true }, 'prod.json');
+
+      // Assess
+      expect(parse).toThrow(ProtectionConfigFileError);
+      expect(parse).toThrow(/prod\.json: .*volumes\.0.*syncEveryMinutes.*kmsKeyArn/);
+    });
+
+    it('refuses an RPO shorter than the sync interval', () => {
+      // Act
+      const parse = (): unknown => parseProtectionConfig({ syncEveryMinutes: 30, rpoMinutes: 15 }, 'test');
+
+      // Assess
+      expect(parse).toThrow(/rpoMinutes/);
+    });
+
+    it('refuses a log retention CloudWatch Logs does not offer', () => {
+      // Act
+      const parse = (): unknown => parseProtectionConfig({ logRetentionDays: 10 }, 'test');
+
+      // Assess
+      expect(parse).toThrow(/logRetentionDays/);
+    });
+  });
+
+  describe('engineVolumeConfig', () => {
+    it('gives the engine the config its own schemas accept, days as milliseconds', () => {
+      // Prepare
+      const config = parseProtectionConfig({
+        retention: { keepLast: 10, keepWithinDays: 2 },
+        kmsKeyArn: 'arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      }, 'test');
+
+      // Act
+      const engine = engineVolumeConfig(config);
+
+      // Assess
+      expect(engine.retention).toEqual({ keepLast: 10, keepWithinMs: 2 * 86_400_000 });
+      expect(syncProtectionConfigSchema.parse(engine)).toEqual(engine);
+      expect(retentionConfigSchema.safeParse(engine.retention).success).toBe(true);
+    });
+  });
+
+  describe('splitSelectors', () => {
+    it('separates volumes by id (deduplicated) from tag selectors', () => {
+      // Prepare
+      const config = parseProtectionConfig({
+        volumes: [{ volumeId: 'vol-0aaaaaaaaaaaaaaaa' }, { tag: { key: 'cdp', value: 'on' } }, { volumeId: 'vol-0aaaaaaaaaaaaaaaa' }],
+      }, 'test');
+
+      // Act
+      const { volumeIds, tags } = splitSelectors(config);
+
+      // Assess
+      expect(volumeIds).toEqual(['vol-0aaaaaaaaaaaaaaaa']);
+      expect(tags).toEqual([{ key: 'cdp', value: 'on' }]);
+    });
+  });
+
+  describe('loadProtectionConfig', () => {
+    it('reads the file the context names, relative to the base directory', () => {
+      // Prepare
+      fs.writeFileSync(path.join(dir, 'prod.json'), JSON.stringify({ volumes: [{ volumeId: 'vol-0bbbbbbbbbbbbbbbb' }], syncEveryMinutes: 10 }));
+
+      // Act
+      const config = loadProtectionConfig('prod.json', dir);
+
+      // Assess
+      expect(config.volumes).toEqual([{ volumeId: 'vol-0bbbbbbbbbbbbbbbb' }]);
+      expect(config.syncEveryMinutes).toBe(10);
+    });
+
+    it('falls back to ebs-cdp.config.json, then to an empty config', () => {
+      // Prepare
+      const empty = loadProtectionConfig(undefined, dir);
+      fs.writeFileSync(path.join(dir, 'ebs-cdp.config.json'), JSON.stringify({ volumes: [{ tag: { key: 'k', value: 'v' } }] }));
+
+      // Act
+      const fromDefault = loadProtectionConfig(undefined, dir);
+
+      // Assess
+      expect(empty.volumes).toEqual([]);
+      expect(fromDefault.volumes).toEqual([{ tag: { key: 'k', value: 'v' } }]);
+    });
+
+    it('fails when the named file is missing or not JSON', () => {
+      // Prepare
+      fs.writeFileSync(path.join(dir, 'broken.json'), '{ volumes: ');
+
+      // Assess
+      expect(() => loadProtectionConfig('missing.json', dir)).toThrow(/does not exist/);
+      expect(() => loadProtectionConfig('broken.json', dir)).toThrow(/not a JSON file/);
+    });
+
+    it('accepts the example file shipped at the repository root', () => {
+      // Act
+      const config = loadProtectionConfig('ebs-cdp.config.example.json', REPO_ROOT);
+
+      // Assess
+      expect(splitSelectors(config).volumeIds).toHaveLength(1);
+      expect(splitSelectors(config).tags).toHaveLength(1);
+      expect(config.secondaryRegion).toBe('us-west-2');
+    });
+  });
+});

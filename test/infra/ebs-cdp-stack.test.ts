@@ -1,0 +1,358 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { parseProtectionConfig, type ProtectionConfig } from '../../infra/config';
+import { KMS_ACTIONS } from '../../infra/constructs/permissions';
+import { EbsCdpStack } from '../../infra/ebs-cdp-stack';
+import { TASK_NAMES } from '../../lambdas/task-names';
+
+// asl-validator ships no types: its CommonJS export is one function.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const validateAsl = require('asl-validator') as (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
+
+const VOLUME_ID = 'vol-0123456789abcdef0';
+const KMS_KEY_ARN = 'arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+/** The example deployment: one volume by id, one tag selector, a secondary Region and key. */
+const CONFIG: ProtectionConfig = parseProtectionConfig({
+  volumes: [{ volumeId: VOLUME_ID }, { tag: { key: 'ebs-cdp', value: 'protect' } }],
+  secondaryRegion: 'us-west-2',
+  kmsKeyArn: KMS_KEY_ARN,
+  alarmEmail: 'oncall@example.com',
+}, 'test');
+
+type Statement = { Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown>; Effect: string };
+type Resource = { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, unknown> };
+
+function synth(config: ProtectionConfig): Template {
+  return Template.fromStack(new EbsCdpStack(new App(), 'Test', { taskCode: 'stub', config }));
+}
+
+function actionsOf(statement: Statement): string[] {
+  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+}
+
+/** Every statement of the policies attached to the role of the function running `taskName`. */
+function statementsOfTask(template: Template, taskName: string): Statement[] {
+  const resources = template.toJSON().Resources as Record<string, Resource>;
+  const fn = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['ebs-cdp:task'] === taskName);
+  const roleRef = (fn?.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+  return Object.values(resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy' && (r.Properties.Roles as Array<{ Ref: string }>).some((role) => role.Ref === roleRef))
+    .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+/** The intrinsics of a DefinitionString, resolved the way a deploy in us-east-1 would. */
+function resolvePart(part: unknown): string {
+  if (typeof part === 'string') return part;
+  const ref = (part as { Ref?: string }).Ref;
+  if (ref === 'AWS::Partition') return 'aws';
+  if (ref === 'AWS::Region') return 'us-east-1';
+  if (ref === 'AWS::AccountId') return '123456789012';
+  if (ref === 'AWS::URLSuffix') return 'amazonaws.com';
+  if (ref !== undefined) return ref; // a table name or machine ARN: any string will do for ASL
+  return 'arn:aws:states:us-east-1:123456789012:stateMachine:Resolved';
+}
+
+function allStatements(template: Template): Statement[] {
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+describe('EbsCdpStack', () => {
+  let template: Template;
+
+  beforeAll(() => {
+    template = synth(CONFIG);
+  });
+
+  describe('chain table', () => {
+    it('is on-demand, with point-in-time recovery, encryption and deletion protection, and retained', () => {
+      // Assess
+      template.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        Properties: Match.objectLike({
+          BillingMode: 'PAY_PER_REQUEST',
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          SSESpecification: { SSEEnabled: true },
+          DeletionProtectionEnabled: true,
+        }),
+      });
+    });
+
+    it('drops deletion protection when the config says so', () => {
+      // Act
+      const throwaway = synth(parseProtectionConfig({ tableDeletionProtection: false }, 'test'));
+
+      // Assess
+      throwaway.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false });
+    });
+  });
+
+  describe('task functions', () => {
+    it('run Node 22 on arm64 with active tracing, their own log group and the engine environment', () => {
+      // Assess
+      template.resourceCountIs('AWS::Lambda::Function', TASK_NAMES.length);
+      const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+      for (const fn of functions) {
+        expect(fn.Properties).toEqual(expect.objectContaining({
+          Runtime: 'nodejs22.x',
+          Architectures: ['arm64'],
+          TracingConfig: { Mode: 'Active' },
+          LoggingConfig: { LogGroup: expect.objectContaining({ Ref: expect.any(String) }) },
+        }));
+        expect(fn.Properties.Environment.Variables).toEqual({
+          CHAIN_TABLE: { Ref: expect.stringMatching(/^ChainTable/) },
+          PRIMARY_REGION: { Ref: 'AWS::Region' },
+          SECONDARY_REGION: 'us-west-2',
+          SECONDARY_KMS_KEY_ID: KMS_KEY_ARN,
+          POWERTOOLS_SERVICE_NAME: 'ebs-cdp',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+          POWERTOOLS_METRICS_NAMESPACE: 'EbsCdp',
+        });
+      }
+      template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, TASK_NAMES.length + 1);
+    });
+
+    it('use their own roles, with no AWS managed policy', () => {
+      // Assess
+      for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+        expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      }
+    });
+  });
+
+  describe('permissions', () => {
+    it('scope the EBS direct APIs to snapshots carrying the ownership tag', () => {
+      // Prepare
+      const ebs = allStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith('ebs:')));
+
+      // Assess
+      expect(ebs.length).toBeGreaterThan(0);
+      for (const statement of ebs) {
+        expect(JSON.stringify(statement.Resource)).toContain('snapshot/*');
+        expect(statement.Condition).toEqual({ StringEquals: { [actionsOf(statement).includes('ebs:StartSnapshot') ? 'aws:RequestTag/ebs-cdp:managed' : 'aws:ResourceTag/ebs-cdp:managed']: 'true' } });
+      }
+    });
+
+    it('scope ec2:CreateSnapshot to the protected volume by id and to volumes carrying the protection tag', () => {
+      // Prepare
+      const createSnapshot = statementsOfTask(template, 'SyncBegin').filter((s) => actionsOf(s).includes('ec2:CreateSnapshot'));
+
+      // Assess
+      const rendered = createSnapshot.map((s) => JSON.stringify(s));
+      expect(rendered.some((s) => s.includes(`volume/${VOLUME_ID}`) && !s.includes('Condition'))).toBe(true);
+      expect(createSnapshot.some((s) => s.Condition !== undefined && JSON.stringify(s.Condition).includes('aws:ResourceTag/ebs-cdp'))).toBe(true);
+      expect(createSnapshot.every((s) => s.Resource !== '*')).toBe(true);
+    });
+
+    it('give each task only its capabilities: the block copier takes and deletes nothing', () => {
+      // Prepare
+      const copier = statementsOfTask(template, 'CopySegment').flatMap(actionsOf);
+      const status = statementsOfTask(template, 'SnapshotStatus').flatMap(actionsOf);
+
+      // Assess
+      expect(copier).toEqual(expect.arrayContaining(['ebs:GetSnapshotBlock', 'ebs:PutSnapshotBlock']));
+      expect(copier).not.toContain('ec2:CreateSnapshot');
+      expect(copier).not.toContain('ec2:DeleteSnapshot');
+      expect(status.filter((a) => a.startsWith('ebs:') || a.startsWith('kms:'))).toEqual([]);
+    });
+
+    it('grant KMS only on the named key, only through EC2 and EBS', () => {
+      // Prepare
+      const kms = allStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+
+      // Assess
+      expect(kms.length).toBeGreaterThan(0);
+      for (const statement of kms) {
+        expect(statement.Resource).toBe(KMS_KEY_ARN);
+        expect(actionsOf(statement).sort()).toEqual([...KMS_ACTIONS].sort());
+        expect(JSON.stringify(statement.Condition)).toContain('kms:ViaService');
+      }
+    });
+
+    it('use `*` only for actions that take no resource (Describe*, X-Ray, log delivery)', () => {
+      // Prepare
+      const allowedUnscoped = /^(ec2:Describe|xray:|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))/i; // the SDK integrations spell actions in camelCase
+
+      // Act
+      const unscoped = allStatements(template).filter((s) => s.Resource === '*' || (Array.isArray(s.Resource) && s.Resource.includes('*')));
+
+      // Assess
+      expect(unscoped.length).toBeGreaterThan(0);
+      for (const statement of unscoped) {
+        expect({ actions: actionsOf(statement).filter((a) => !allowedUnscoped.test(a)) }).toEqual({ actions: [] });
+      }
+    });
+
+    it('grant the in-place swap only when the config allows it', () => {
+      // Prepare
+      const swapActions = (t: Template): string[] => statementsOfTask(t, 'RestoreSwap').flatMap(actionsOf).filter((a) => a === 'ec2:DetachVolume');
+
+      // Act
+      const allowed = synth(parseProtectionConfig({ volumes: [{ volumeId: VOLUME_ID }], allowInPlaceRestore: true }, 'test'));
+
+      // Assess
+      expect(swapActions(template)).toEqual([]);
+      expect(swapActions(allowed)).toEqual(['ec2:DetachVolume']);
+    });
+
+    it('expose no public endpoint', () => {
+      // Assess
+      for (const type of ['AWS::Lambda::Url', 'AWS::ApiGateway::RestApi', 'AWS::ApiGatewayV2::Api', 'AWS::ElasticLoadBalancingV2::LoadBalancer']) {
+        template.resourceCountIs(type, 0);
+      }
+      template.resourceCountIs('AWS::Lambda::Permission', 0);
+    });
+  });
+
+  describe('state machines', () => {
+    it('are Standard, with execution logging and tracing on', () => {
+      // Assess
+      template.resourceCountIs('AWS::StepFunctions::StateMachine', 5);
+      for (const machine of Object.values(template.findResources('AWS::StepFunctions::StateMachine'))) {
+        expect(machine.Properties).toEqual(expect.objectContaining({
+          StateMachineType: 'STANDARD',
+          TracingConfiguration: { Enabled: true },
+          LoggingConfiguration: expect.objectContaining({ Level: 'ALL', IncludeExecutionData: true }),
+        }));
+      }
+    });
+
+    it('Dispatch is valid ASL that protects each volume before starting its job', () => {
+      // Prepare
+      const [dispatch] = Object.entries(template.findResources('AWS::StepFunctions::StateMachine')).filter(([id]) => id.startsWith('SchedulesDispatch'));
+      const body = dispatch?.[1].Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] };
+      const definition = JSON.parse(body['Fn::Join'][1].map(resolvePart).join(''));
+
+      // Act
+      const result = validateAsl(structuredClone(definition));
+
+      // Assess
+      expect(result.isValid ? '' : result.errorsText('\n')).toBe('');
+      const perVolume = definition.States.EachVolume.ItemProcessor;
+      expect(perVolume.StartAt).toBe('ProtectVolume');
+      expect(perVolume.States.ProtectVolume.Parameters.UpdateExpression).toContain('if_not_exists(#volumeSize, :volumeSize)');
+      expect(perVolume.States.ProtectVolume.Parameters.ExpressionAttributeValues[':config']).toEqual({ M: { retention: { M: { keepLast: { N: '672' } } }, secondaryKmsKeyId: { S: KMS_KEY_ARN } } });
+      expect(perVolume.States.ProtectVolume.Next).toBe('WhichJob');
+    });
+  });
+
+  describe('schedules', () => {
+    it('create one schedule per protected volume (or tag) and job, each with its own input', () => {
+      // Prepare
+      const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule'));
+      const inputs = schedules.map((s) => JSON.parse(s.Properties.Target.Input as string) as { job: string; filters: Array<{ Name: string; Values: string[] }> });
+
+      // Assess
+      expect(schedules).toHaveLength(2 * 3);
+      expect(inputs.map((i) => `${i.job} ${i.filters[0]?.Name}=${i.filters[0]?.Values[0]}`).sort()).toEqual([
+        `Prune tag:ebs-cdp=protect`, `Prune volume-id=${VOLUME_ID}`,
+        `Sync tag:ebs-cdp=protect`, `Sync volume-id=${VOLUME_ID}`,
+        `Verify tag:ebs-cdp=protect`, `Verify volume-id=${VOLUME_ID}`,
+      ]);
+    });
+
+    it('sync every 15 minutes and verify weekly by default, in a flexible window, with retries', () => {
+      // Prepare
+      const byJob = (job: string): Record<string, unknown> => {
+        const found = Object.values(template.findResources('AWS::Scheduler::Schedule')).find((s) => (s.Properties.Target.Input as string).includes(`"job":"${job}"`));
+        return found?.Properties as Record<string, unknown>;
+      };
+
+      // Assess
+      expect(byJob('Sync')).toEqual(expect.objectContaining({
+        ScheduleExpression: 'rate(15 minutes)',
+        FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 5 },
+        Target: expect.objectContaining({ RetryPolicy: { MaximumEventAgeInSeconds: 900, MaximumRetryAttempts: 2 } }),
+      }));
+      expect(byJob('Verify')).toEqual(expect.objectContaining({ ScheduleExpression: 'cron(0 3 ? * SUN *)', FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 60 } }));
+    });
+
+    it('schedule nothing, and add no Dispatch, when no volume is configured', () => {
+      // Act
+      const empty = synth(parseProtectionConfig({}, 'test'));
+
+      // Assess
+      empty.resourceCountIs('AWS::Scheduler::Schedule', 0);
+      empty.resourceCountIs('AWS::StepFunctions::StateMachine', 4);
+    });
+  });
+
+  describe('alarms and dashboard', () => {
+    it('publish failed executions, sync lag beyond the RPO and verify damage to the alerts topic', () => {
+      // Prepare
+      const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+      const topic = Object.keys(template.findResources('AWS::SNS::Topic'))[0];
+
+      // Assess
+      expect(alarms).toHaveLength(5 + 2 + 1); // five machines' failures, lag of the volume and of the tag, damage
+      for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'RestorePointsCommitted',
+        Dimensions: [{ Name: 'volumeId', Value: VOLUME_ID }],
+        Period: 1800, // RPO: two 15-minute intervals
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'VerifyFoundDamage', ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+      template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+    });
+
+    it('derive the metrics from the engine’s log lines', () => {
+      // Assess
+      template.hasResourceProperties('AWS::Logs::MetricFilter', {
+        FilterPattern: '{ $.message = "restore point committed" }',
+        MetricTransformations: [Match.objectLike({ MetricName: 'BlocksSynced', MetricValue: '$.blocks', Dimensions: [{ Key: 'volumeId', Value: '$.volumeId' }] })],
+      });
+      template.hasResourceProperties('AWS::Logs::MetricFilter', {
+        FilterPattern: '{ $.message = "verify scan finished" && $.mismatches > 0 }',
+        MetricTransformations: [Match.objectLike({ MetricName: 'VerifyFoundDamage' })],
+      });
+    });
+
+    it('show restore-point age, blocks synced and verify outcome on the dashboard', () => {
+      // Prepare
+      const dashboard = Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0];
+      const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+
+      // Assess
+      expect(body).toContain('Restore-point age');
+      expect(body).toContain('BlocksSynced');
+      expect(body).toContain('VerifyFoundDamage');
+      expect(body).toContain('VerifyClean');
+    });
+  });
+
+  describe('cdk-nag', () => {
+    it('passes the AwsSolutions checks, every acknowledgement with its reason', () => {
+      // Prepare
+      const app = new App();
+      const stack = new EbsCdpStack(app, 'Nag', { taskCode: 'stub', config: parseProtectionConfig({ ...CONFIG, allowInPlaceRestore: true }, 'test') });
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+      // Act
+      const synthesize = (): unknown => app.synth();
+
+      // Assess
+      expect(synthesize).not.toThrow();
+      const acknowledged = stack.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY));
+      expect(acknowledged.length).toBeGreaterThan(0);
+      for (const entry of acknowledged) {
+        // Each entry is `{ [ruleId]: reason }`.
+        for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+          expect({ id, explained: reason.length > 20 }).toEqual({ id: expect.stringMatching(/^AwsSolutions::AwsSolutions-/), explained: true });
+        }
+      }
+    });
+  });
+
+  describe('template', () => {
+    it('matches the committed snapshot (asset hashes scrubbed)', () => {
+      // Prepare
+      const scrubbed = JSON.parse(JSON.stringify(template.toJSON()).replace(/[0-9a-f]{64}/g, '[asset-hash]'));
+
+      // Assess
+      expect(scrubbed).toMatchSnapshot();
+    });
+  });
+});
