@@ -1,0 +1,103 @@
+/** `ebs-cdp sync|verify|restore|prune <volume>`: start a job and follow it to its end. */
+import { Command, Option } from 'commander';
+import type { PruneOutput } from '../../shared/engine/prune';
+import type { RestoreReport } from '../../shared/engine/restore';
+import type { SyncSummary } from '../../shared/engine/sync';
+import type { VerifyReport } from '../../shared/engine/verify';
+import { parseSeq, parseTime, parseVolumeId } from '../arguments';
+import { CheckFailedError, UsageError } from '../errors';
+import { formatBlocks } from '../output';
+import { requireProtected, withTarget } from './common';
+
+/** Exit 1 when a verify found damage, even repaired: a script must hear about it. */
+export class DamageFoundError extends CheckFailedError {}
+
+export function renderVerify(report: VerifyReport): string {
+  const lines = [
+    `verify ${report.runId} of ${report.volumeId}${report.quick ? ' (quick: dirty regions only)' : ''}: ${report.outcome}`,
+    `  compared ${report.blocksScanned} blocks against restore point ${report.headSeqAtT0}; ${report.pendingBlocks} pending for the next sync`,
+  ];
+  if (report.outcome === 'repaired') {
+    lines.push(`  mismatched ${report.mismatches} blocks (${report.mismatchedBlocks.slice(0, 10).join(', ')}${report.mismatches > 10 ? ', …' : ''})`);
+    lines.push(`  repaired ${report.fixed} blocks in fix-up restore point ${report.fixupSeq ?? '?'}`);
+    lines.push(`  suspect: ${report.suspectPoints.map((m) => `point ${m.seq} (${m.suspectBlocks} bad)`).join(', ') || 'none'}`);
+  }
+  return lines.join('\n');
+}
+
+/** The job commands. */
+export function jobCommands(): Command[] {
+  const sync = new Command('sync')
+    .description('copy what changed on the volume since the last restore point into a new one')
+    .argument('<volume>', 'the primary volume id', parseVolumeId)
+    .action(async (volumeId: string, _options: unknown, command: Command) =>
+      withTarget(command, async (target, output) => {
+        await requireProtected(target, volumeId);
+        const summary = await target.runJob<SyncSummary>('Sync', { volumeId }, output, 'sync');
+        output.result(summary, (s) => `restore point ${s.seq} (${s.kind}) of ${s.volumeId}: copied ${s.blocks} blocks (${formatBlocks(s.blocks)})\n  secondary ${s.secondarySnapshotId}, from primary ${s.primarySnapshotId}`);
+      }),
+    );
+
+  const verify = new Command('verify')
+    .description('compare the secondary with the primary, repair what differs, mark suspect restore points (exit 1 if damage was found)')
+    .argument('<volume>', 'the primary volume id', parseVolumeId)
+    .option('--quick', 'compare only the dirty regions of the last syncs')
+    .action(async (volumeId: string, options: { quick?: boolean }, command: Command) =>
+      withTarget(command, async (target, output) => {
+        await requireProtected(target, volumeId);
+        const report = await target.runJob<VerifyReport>('Verify', { volumeId, quick: options.quick === true }, output, 'verify');
+        output.result(report, renderVerify);
+        if (report.outcome !== 'clean') {
+          throw new DamageFoundError(`verify found ${report.mismatches} bad blocks in the secondary of ${volumeId}; they are repaired now`, `see which restore points are suspect: ebs-cdp points ${volumeId}`, { volumeId });
+        }
+      }),
+    );
+
+  const restore = new Command('restore')
+    .description('restore a point in time to a new volume (or in place)')
+    .argument('<volume>', 'the primary volume id', parseVolumeId)
+    .addOption(new Option('--point <seq>', 'restore point number (see ebs-cdp points)').argParser(parseSeq).conflicts('time'))
+    .addOption(new Option('--time <iso>', 'the newest trusted restore point at or before this time').argParser(parseTime))
+    .option('--in-place', 'swap the restored volume onto the instance the primary is attached to')
+    .option('--allow-suspect', 'restore a suspect point anyway')
+    .action(async (volumeId: string, options: { point?: number; time?: string; inPlace?: boolean; allowSuspect?: boolean }, command: Command) => {
+      if ((options.point === undefined) === (options.time === undefined)) {
+        throw new UsageError('give exactly one of --point or --time', `e.g. ebs-cdp restore ${volumeId} --point 3`);
+      }
+      await withTarget(command, async (target, output) => {
+        await requireProtected(target, volumeId);
+        const input: Record<string, unknown> = { volumeId };
+        if (options.point !== undefined) input.seq = options.point;
+        if (options.time !== undefined) input.pointInTime = options.time;
+        if (options.inPlace === true) input.inPlace = true;
+        if (options.allowSuspect === true) input.allowSuspect = true;
+        const report = await target.runJob<RestoreReport>('Restore', input, output, 'restore');
+        if (report.refused !== undefined) {
+          const refusal = Object.assign(new Error(report.refused.message), { name: report.refused.error });
+          throw refusal;
+        }
+        output.result(report, (r) =>
+          [
+            `restored point ${r.restorePoint?.seq ?? '?'} (${r.restorePoint?.pointInTime ?? ''}, ${r.restorePoint?.trust ?? ''}) of ${r.volumeId} to ${r.newVolumeId ?? '?'}${r.swapped ? ', swapped in place' : ''}`,
+            `  ${r.mode ?? ''} restore: wrote ${r.blocksWritten} blocks (${formatBlocks(r.blocksWritten)}) of ${r.volumeBlocksAllocated} allocated`,
+          ].join('\n'),
+        );
+      });
+    });
+
+  const prune = new Command('prune')
+    .description('apply the retention policy (or prune the given restore points)')
+    .argument('<volume>', 'the primary volume id', parseVolumeId)
+    .option('--point <seq...>', 'prune exactly these restore points', (value: string, previous: number[] = []) => [...previous, parseSeq(value)])
+    .action(async (volumeId: string, options: { point?: number[] }, command: Command) =>
+      withTarget(command, async (target, output) => {
+        await requireProtected(target, volumeId);
+        const input: Record<string, unknown> = { volumeId };
+        if (options.point !== undefined) input.seqs = options.point;
+        const result = await target.runJob<PruneOutput>('Prune', input, output, 'prune');
+        output.result(result, (r) => `pruned ${r.pruned.length === 0 ? 'nothing' : `restore points ${r.pruned.join(', ')}`}; ${r.remaining.length} remain`);
+      }),
+    );
+  return [sync, verify, restore, prune];
+}
+

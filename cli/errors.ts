@@ -1,0 +1,140 @@
+/**
+ * Exit codes and error reporting of the `ebs-cdp` command line. Scripts branch on the exit code,
+ * people read the message: every error says what happened and what to do next, and a stack trace
+ * is printed only with `--debug` (a stack is for whoever debugs ebs-cdp, not for whoever uses it).
+ *
+ * | code | meaning |
+ * |---|---|
+ * | 0 | ok: the command did what it was asked, every check held |
+ * | 1 | a check failed or a job failed (verify found damage it could not repair, a tour check, a failed execution) |
+ * | 2 | bad usage or input (unknown option, malformed argument, a suspect point without `--allow-suspect`) |
+ * | 3 | not found (unknown volume, volume not protected, no such restore point) |
+ * | 4 | busy (another job holds the volume's lease; the local cloud is already running) |
+ * | 5 | unreachable (AWS credentials or endpoint, the local cloud not running or not answering) |
+ */
+import { EbsCdpError, type ErrorContext } from '../shared/core/errors';
+
+export const EXIT_CODES = {
+  ok: 0,
+  checkFailed: 1,
+  usage: 2,
+  notFound: 3,
+  busy: 4,
+  unreachable: 5,
+} as const;
+
+export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
+
+/** An error of the command line itself: carries its exit code and the hint printed under it. */
+export class CliError extends EbsCdpError {
+  readonly exitCode: ExitCode;
+  /** What to do next, one sentence. */
+  readonly hint?: string;
+
+  constructor(message: string, options: ErrorContext & { exitCode: ExitCode; hint?: string }) {
+    super(message, options);
+    this.exitCode = options.exitCode;
+    this.hint = options.hint;
+  }
+}
+
+/** Bad arguments or options (exit 2). */
+export class UsageError extends CliError {
+  constructor(message: string, hint?: string) {
+    super(message, { exitCode: EXIT_CODES.usage, hint });
+  }
+}
+
+/** A volume, restore point or file that does not exist (exit 3). */
+export class NotFoundError extends CliError {
+  constructor(message: string, hint?: string, context: ErrorContext = {}) {
+    super(message, { ...context, exitCode: EXIT_CODES.notFound, hint });
+  }
+}
+
+/** The local cloud is not running, or AWS is not reachable with these credentials (exit 5). */
+export class UnreachableError extends CliError {
+  constructor(message: string, hint?: string, context: ErrorContext = {}) {
+    super(message, { ...context, exitCode: EXIT_CODES.unreachable, hint });
+  }
+}
+
+/** A job failed or a check did not hold (exit 1). */
+export class CheckFailedError extends CliError {
+  constructor(message: string, hint?: string, context: ErrorContext = {}) {
+    super(message, { ...context, exitCode: EXIT_CODES.checkFailed, hint });
+  }
+}
+
+/** Exit code and hint of the typed errors raised below the CLI, by their stable `name`. */
+const KNOWN_ERRORS: Readonly<Record<string, { exitCode: ExitCode; hint: string }>> = {
+  VolumeNotProtectedError: { exitCode: EXIT_CODES.notFound, hint: 'protect it first: ebs-cdp protect <volume>' },
+  RestorePointNotFoundError: { exitCode: EXIT_CODES.notFound, hint: 'list the restore points with: ebs-cdp points <volume>' },
+  InvalidVolumeError: { exitCode: EXIT_CODES.notFound, hint: 'check the volume id (ebs-cdp volume list --local lists local volumes)' },
+  SnapshotNotFoundError: { exitCode: EXIT_CODES.notFound, hint: 'the snapshot is gone: list the restore points with ebs-cdp points <volume>' },
+  NothingToVerifyError: { exitCode: EXIT_CODES.notFound, hint: 'run a sync first: ebs-cdp sync <volume>' },
+  VolumeBusyError: { exitCode: EXIT_CODES.busy, hint: 'wait for the running job to finish (ebs-cdp status <volume> shows the lease), then retry' },
+  VolumeAlreadyProtectedError: { exitCode: EXIT_CODES.usage, hint: 'unprotect it first, or protect it with the same settings' },
+  SuspectRestorePointError: { exitCode: EXIT_CODES.usage, hint: 'pick a trusted point (ebs-cdp points <volume>), or pass --allow-suspect' },
+  InvalidTimeError: { exitCode: EXIT_CODES.usage, hint: 'give a time like 2026-01-02T03:04:05Z' },
+  RetentionError: { exitCode: EXIT_CODES.usage, hint: 'the head restore point is never pruned; check the retention settings of ebs-cdp protect' },
+  RestoreRequestError: { exitCode: EXIT_CODES.usage, hint: 'check the restore options (ebs-cdp restore --help)' },
+  TaskInputError: { exitCode: EXIT_CODES.usage, hint: 'check the arguments (ebs-cdp <command> --help)' },
+  CredentialsProviderError: { exitCode: EXIT_CODES.unreachable, hint: 'configure AWS credentials (--profile, or aws configure), or use --local' },
+  LocalDynamoDbError: { exitCode: EXIT_CODES.unreachable, hint: 'restart the local cloud: ebs-cdp local stop && ebs-cdp local start' },
+};
+
+/** Node's socket errors: the endpoint is not there. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'ETIMEDOUT']);
+
+export interface ErrorReport {
+  readonly exitCode: ExitCode;
+  /** The error's stable name (what `--json` prints as `error`). */
+  readonly name: string;
+  readonly message: string;
+  readonly hint?: string;
+}
+
+function socketCode(error: unknown): string | undefined {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 4; current = current.cause, depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return code;
+    const nested = (current as { errors?: unknown }).errors;
+    if (Array.isArray(nested)) {
+      const inner = nested.map(socketCode).find((found) => found !== undefined);
+      if (inner !== undefined) return inner;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * What the CLI prints and exits with for `error`: its own errors as they are, the engine's typed
+ * errors by name, a dead socket as "unreachable", anything else as a failed check (exit 1).
+ */
+export function classifyError(error: unknown): ErrorReport {
+  if (error instanceof CliError) return { exitCode: error.exitCode, name: error.name, message: error.message, hint: error.hint };
+  const name = error instanceof Error ? error.name : 'Error';
+  const message = error instanceof Error ? error.message : String(error);
+  const known = KNOWN_ERRORS[name];
+  if (known !== undefined) return { exitCode: known.exitCode, name, message, hint: known.hint };
+  const code = socketCode(error);
+  if (code !== undefined) {
+    return {
+      exitCode: EXIT_CODES.unreachable,
+      name: 'UnreachableError',
+      message: `${message || code}: the endpoint did not answer`,
+      hint: 'start the local cloud (ebs-cdp local start) when using --local, or check your network and --region',
+    };
+  }
+  return { exitCode: EXIT_CODES.checkFailed, name, message, hint: 'run again with --debug to see where it failed' };
+}
+
+/** The lines printed on stderr for `error` (the stack too with `debug`). */
+export function formatError(error: unknown, debug: boolean): string {
+  const report = classifyError(error);
+  const lines = [`error: ${report.message}`];
+  if (report.hint !== undefined) lines.push(`  next: ${report.hint}`);
+  if (debug && error instanceof Error && error.stack !== undefined) lines.push('', error.stack);
+  return lines.join('\n');
+}
