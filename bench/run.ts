@@ -15,6 +15,13 @@ interface Bench {
 const BENCHES: Bench[] = [
   { name: 'delta-map', file: 'delta-map', entry: 'runDeltaMapBench' },
   { name: 'emulator', file: 'emulator', entry: 'runEmulatorBench' },
+  { name: 'api-efficiency', file: 'api-efficiency', entry: 'runApiEfficiencyBench' },
+  { name: 'throughput', file: 'throughput', entry: 'runThroughputBench' },
+  { name: 'quota', file: 'quota', entry: 'runQuotaBench' },
+  { name: 'scale', file: 'scale', entry: 'runScaleBench' },
+  { name: 'restore', file: 'restore', entry: 'runRestoreBench' },
+  // After scale: it reads the scale run's transition counts.
+  { name: 'cost-model', file: 'cost-model', entry: 'runCostModelBench' },
 ];
 
 async function main(): Promise<void> {
