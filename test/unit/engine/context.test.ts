@@ -65,3 +65,38 @@ describe('createEngineContext', () => {
     });
   });
 });
+
+describe('createEngineContext', () => {
+  describe('rate limiters', () => {
+    // The limiter is private to the adapters; reading it is the only way to see the sharing.
+    const limiterOf = (reader: unknown): unknown => (reader as { options: { limiter: unknown } }).options.limiter;
+
+    it('shares one EBS budget between the sides when they live in one Region, since quotas are per account and Region', () => {
+      // Prepare
+      const side = { region: 'us-east-1', ebsEndpoint: 'http://127.0.0.1:4000', ec2Endpoint: 'http://127.0.0.1:4000' };
+
+      // Act
+      const context = createEngineContext({ chainTable: 't', primary: side, secondary: { ...side }, dynamoDbEndpoint: 'http://127.0.0.1:4001' });
+
+      // Assess
+      expect(limiterOf(context.primary.reader)).toBe(limiterOf(context.secondary.reader));
+      expect(limiterOf(context.primary.writer)).toBe(limiterOf(context.secondary.writer));
+      context.close();
+    });
+
+    it('gives each Region its own budget', () => {
+      // Act
+      const context = createEngineContext({
+        chainTable: 't',
+        primary: { region: 'us-east-1' },
+        secondary: { region: 'us-west-2' },
+        credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      });
+
+      // Assess
+      expect(limiterOf(context.primary.reader)).not.toBe(limiterOf(context.secondary.reader));
+      expect(limiterOf(context.primary.reader)).toBe(limiterOf(context.primary.writer));
+      context.close();
+    });
+  });
+});
