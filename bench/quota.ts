@@ -131,8 +131,7 @@ export async function runQuotaBench(): Promise<QuotaRow[]> {
       `- **${r.job} ${r.api}** sustains ${(r.fraction * 100).toFixed(1)} % of its quota: ${((QUOTA_GOAL - r.fraction) * 100).toFixed(1)} points short` +
       (r.failedBlocks > 0 ? `, and ${r.failedBlocks} block(s) failed.` : `. Contributors: each Map item is held to a fixed quarter of the rate, so an item ` +
         'that finishes early leaves its quarter unused; each item\'s per-segment listing and DynamoDB writes count inside the Map phase; every throttle ' +
-        `(${r.throttles} here) halves an item's rate (AIMD) and it climbs back at 5 % a second; in a verify each item's primary and secondary limiters ` +
-        'both draw on one account quota, so they ask for twice what it allows.'));
+        `(${r.throttles} here) halves an item's rate (AIMD) and it climbs back at 5 % a second.`));
     const markdown = `# Quota saturation (emulator quotas × ${QUOTA_SCALE})\n\nAWS default quotas scaled by ${QUOTA_SCALE} in the emulator and in the engine's tuning ` +
       `(per-snapshot and account GetSnapshotBlock / PutSnapshotBlock: ${1_000 * QUOTA_SCALE}/s). ${SEGMENTS} segments × ${BLOCKS_PER_SEGMENT_CHANGED} blocks, ` +
       `the Map ${SEGMENT_MAP_MAX_CONCURRENCY} items at once, each its own rate limiter (one Lambda each). Rates over the Map phase alone.\n\n${table}\n` +
