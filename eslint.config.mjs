@@ -20,7 +20,9 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS scripts (the bin shim, jest.config.js).
     files: ['**/*.js', '**/*.cjs'],
+    languageOptions: { globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
