@@ -66,6 +66,9 @@ export class CheckFailedError extends CliError {
   }
 }
 
+/** What to do when AWS refuses the credentials it was given. */
+const REFRESH_CREDENTIALS = 'refresh the AWS credentials (aws sso login, or new keys), check --profile, or use --local';
+
 /** Exit code and hint of the typed errors raised below the CLI, by their stable `name`. */
 const KNOWN_ERRORS: Readonly<Record<string, { exitCode: ExitCode; hint: string }>> = {
   VolumeNotProtectedError: { exitCode: EXIT_CODES.notFound, hint: 'protect it first: ebs-cdp protect <volume>' },
@@ -81,6 +84,16 @@ const KNOWN_ERRORS: Readonly<Record<string, { exitCode: ExitCode; hint: string }
   RestoreRequestError: { exitCode: EXIT_CODES.usage, hint: 'check the restore options (ebs-cdp restore --help)' },
   TaskInputError: { exitCode: EXIT_CODES.usage, hint: 'check the arguments (ebs-cdp <command> --help)' },
   CredentialsProviderError: { exitCode: EXIT_CODES.unreachable, hint: 'configure AWS credentials (--profile, or aws configure), or use --local' },
+  // The credentials were found but AWS refused them (wrong keys, expired session, SSO not logged in).
+  UnrecognizedClientException: { exitCode: EXIT_CODES.unreachable, hint: REFRESH_CREDENTIALS },
+  InvalidClientTokenId: { exitCode: EXIT_CODES.unreachable, hint: REFRESH_CREDENTIALS },
+  InvalidSignatureException: { exitCode: EXIT_CODES.unreachable, hint: REFRESH_CREDENTIALS },
+  ExpiredTokenException: { exitCode: EXIT_CODES.unreachable, hint: REFRESH_CREDENTIALS },
+  ExpiredToken: { exitCode: EXIT_CODES.unreachable, hint: REFRESH_CREDENTIALS },
+  AuthFailure: { exitCode: EXIT_CODES.unreachable, hint: REFRESH_CREDENTIALS },
+  TokenProviderError: { exitCode: EXIT_CODES.unreachable, hint: REFRESH_CREDENTIALS },
+  AccessDeniedException: { exitCode: EXIT_CODES.unreachable, hint: 'these credentials lack a permission the command needs: see "Against AWS" in cli/README.md for the calls it makes' },
+  StateMachineDoesNotExist: { exitCode: EXIT_CODES.notFound, hint: 'deploy the stack (npx cdk deploy) in this Region, or pass the --region and --stack it is deployed in' },
   LocalDynamoDbError: { exitCode: EXIT_CODES.unreachable, hint: 'restart the local cloud: ebs-cdp local stop && ebs-cdp local start' },
 };
 

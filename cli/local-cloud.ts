@@ -1,7 +1,8 @@
 /**
- * The local cloud as the command line runs it: the emulator (EBS direct APIs + EC2) and dynalite
- * (the chain table) on loopback, persisted under a data directory, plus the workload routes that
- * let `ebs-cdp volume write` write a volume as an application would.
+ * The local cloud as the command line runs it: the emulator (EBS direct APIs + EC2), dynalite
+ * (the chain table) and a Step Functions endpoint (the job machines, run in process against the
+ * other two) on loopback, persisted under a data directory, plus the workload routes that let
+ * `ebs-cdp volume write` write a volume as an application would.
  *
  * Two ways to run it:
  * - in process ({@link startLocalCloud}): the tour, and `ebs-cdp local emulator` (foreground);
@@ -10,7 +11,7 @@
  *
  * ```
  *  .ebs-cdp/local/
- *    local-cloud.json   pid + endpoints (present while it runs)
+ *    local-cloud.json   pid + endpoints: emulator, dynamoDb, stepFunctions, workload (present while it runs)
  *    local-cloud.log    the background process's output
  *    emulator/          snapshots, block content, volumes (sparse files)
  *    dynamodb/          dynalite's LevelDB (the chain table)
@@ -25,6 +26,9 @@ import { z } from 'zod';
 import { startEmulator, LOOPBACK_HOST, type RunningEmulator } from '../local/emulator';
 import { Ec2ApiError, Ec2Model, handleEc2Request } from '../local/emulator/ec2';
 import { createChainTable, startLocalDynamoDb, type LocalDynamoDb } from '../local/dynamodb';
+import { runnerExecutions, startStepFunctions, type RunningStepFunctions } from '../local/stepfunctions';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DEFAULT_STACK_NAME } from './aws-jobs';
 import { createEngineContext, silentLogger, type EngineContext } from '../shared/engine/context';
 import { EXIT_CODES, CliError, UnreachableError } from './errors';
 import { ModelWorkload } from './workload';
@@ -66,6 +70,11 @@ export interface LocalEndpoints {
   /** EBS direct APIs and EC2 (one endpoint). */
   readonly emulator: string;
   readonly dynamoDb: string;
+  /**
+   * Step Functions (the four job machines, tagged as the deployed stack's). Absent only in the
+   * state file of a local cloud started by an older build.
+   */
+  readonly stepFunctions?: string;
   /** `/workload/*` routes (write and read volumes). */
   readonly workload: string;
   readonly chainTable: string;
@@ -79,6 +88,7 @@ const stateSchema = z.object({
   startedAt: z.string(),
   emulator: z.string(),
   dynamoDb: z.string(),
+  stepFunctions: z.string().optional(),
   workload: z.string(),
   chainTable: z.string(),
   region: z.string(),
@@ -95,6 +105,7 @@ export interface LocalCloud {
   readonly emulator: RunningEmulator;
   readonly model: Ec2Model;
   readonly db: LocalDynamoDb;
+  readonly stepFunctions: RunningStepFunctions;
   stop(): Promise<void>;
 }
 
@@ -144,7 +155,7 @@ export async function startLocalCloud(options: { dataDir?: string; emulatorPort?
     setup.destroy();
   }
   const workload = await listenWorkload(model);
-  const endpoints: LocalEndpoints = {
+  const base: LocalEndpoints = {
     emulator: emulator.endpoint,
     dynamoDb: db.endpoint,
     workload: workload.endpoint,
@@ -153,14 +164,22 @@ export async function startLocalCloud(options: { dataDir?: string; emulatorPort?
     zone: LOCAL_ZONE,
     dataDir: dataDir ?? '(memory)',
   };
+  // The executions' own engine context, as a Lambda has its own clients: closed after they end.
+  const jobContext = localEngineContext(base);
+  const stepFunctions = await startStepFunctions({ run: runnerExecutions(jobContext), region: LOCAL_REGION, stackName: DEFAULT_STACK_NAME, chainTable: LOCAL_CHAIN_TABLE });
+  const endpoints: LocalEndpoints = { ...base, stepFunctions: stepFunctions.endpoint };
   let stopped: Promise<void> | undefined;
   return {
     endpoints,
     emulator,
     model,
     db,
+    stepFunctions,
     stop: () => {
       stopped ??= (async () => {
+        // Running executions first (they abort at their next task), while the rest still answers.
+        await stepFunctions.stop();
+        jobContext.close();
         await workload.close();
         await db.stop();
         await emulator.stop();
@@ -182,6 +201,17 @@ export function localEngineContext(endpoints: LocalEndpoints): EngineContext {
     logger: silentLogger,
     tuning: { blockWorkers: LOCAL_BLOCK_WORKERS },
   });
+}
+
+/** What the local cloud's endpoints accept (they check no signature), as the engine context's. */
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/** A Step Functions client of the local cloud's endpoint. @throws UnreachableError when it has none. */
+export function localStepFunctionsClient(endpoints: LocalEndpoints): SFNClient {
+  if (endpoints.stepFunctions === undefined) {
+    throw new UnreachableError('the running local cloud has no Step Functions endpoint (it was started by an older ebs-cdp)', 'restart it: ebs-cdp local stop && ebs-cdp local start');
+  }
+  return new SFNClient({ region: endpoints.region, endpoint: endpoints.stepFunctions, credentials: LOCAL_CREDENTIALS });
 }
 
 // ── workload routes ─────────────────────────────────────────────────────────────────────

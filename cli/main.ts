@@ -20,7 +20,8 @@ export function buildProgram(): Command {
     .option('--debug', 'print stack traces of errors')
     .option('--region <region>', 'AWS Region (default: AWS_REGION)')
     .option('--profile <profile>', 'AWS profile (default: the default credential chain)')
-    .option('--table <name>', 'chain table name of the deployed stack', 'ebs-cdp-chain')
+    .option('--table <name>', 'chain table of the deployed stack (default: the one its state machines are tagged with)')
+    .option('--stack <name>', 'the deployed stack whose state machines run the jobs', 'EbsCdpEngine')
     .addOption(new Option('--home <dir>', 'where the local cloud and the tour keep their data').env('EBS_CDP_HOME').default('.ebs-cdp'))
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();

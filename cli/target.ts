@@ -1,13 +1,16 @@
 /**
  * Where a command acts: the local cloud (`--local`: the background local cloud's endpoints) or
- * AWS (the default credential chain, `--region`, `--profile`). Both give an engine context over
- * the real SDK clients; only how jobs start differs (see `jobs.ts`).
+ * AWS (the default credential chain, `--region`, `--profile`, and the SDK's endpoint variables).
+ * Both give an engine context over the real SDK clients, and both run jobs the same way: as
+ * executions of the stack's state machines, started and followed through Step Functions (see
+ * `aws-jobs.ts`); locally, the local cloud's Step Functions endpoint answers.
  */
 import * as path from 'node:path';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { createEngineContext, type EngineContext } from '../shared/engine/context';
-import { CliError, EXIT_CODES } from './errors';
-import { runLocalJob } from './jobs';
-import { LOCAL_CHAIN_TABLE, localEngineContext, requireLocalCloud, type LocalEndpoints } from './local-cloud';
+import { DEFAULT_STACK_NAME, findDeployedJobs, runJobExecution, type DeployedJobs } from './aws-jobs';
+import { UnreachableError } from './errors';
+import { LOCAL_CHAIN_TABLE, localEngineContext, localStepFunctionsClient, requireLocalCloud, type LocalEndpoints } from './local-cloud';
 import type { Output } from './output';
 import type { JobName } from '../infra/state-machines';
 
@@ -18,8 +21,10 @@ export interface GlobalOptions {
   readonly debug?: boolean;
   readonly region?: string;
   readonly profile?: string;
-  /** The chain table's name on AWS (the stack's default otherwise). */
+  /** The chain table's name on AWS; the one the stack's machines are tagged with when absent. */
   readonly table?: string;
+  /** The deployed stack whose machines run the jobs (`EbsCdpEngine` when absent). */
+  readonly stack?: string;
   /** The CLI's home: `./.ebs-cdp` unless `--home` or `EBS_CDP_HOME` says otherwise. */
   readonly home?: string;
 }
@@ -45,46 +50,60 @@ export interface Target {
   close(): void;
 }
 
+/** The chain table when neither `--table` nor the machines' tags name one (the local cloud's name). */
+const FALLBACK_CHAIN_TABLE = LOCAL_CHAIN_TABLE;
+
 /**
- * Starting executions of the deployed state machines needs the Step Functions client, which this
- * build does not include yet: say so instead of pretending.
+ * A target over `sfn`: the machines are looked up once, when first needed (a job, or the chain
+ * table when `--table` is absent), so `points --table T` makes no Step Functions call.
  */
-export class AwsJobsUnavailableError extends CliError {
-  constructor(job: JobName) {
-    super(`starting ${job} on AWS needs the Step Functions client (@aws-sdk/client-sfn), which this build does not include`, {
-      exitCode: EXIT_CODES.unreachable,
-      hint: 'run it against the local cloud with --local, or start the deployed state machine from the console',
-    });
-  }
+function target(kind: Target['kind'], sfn: SFNClient, context: EngineContext, deployed: () => Promise<DeployedJobs>, endpoints?: LocalEndpoints): Target {
+  return {
+    kind,
+    context,
+    endpoints,
+    runJob: async (job, input, output, label) => runJobExecution(sfn, (await deployed()).machines[job], job, input, { output, label }),
+    close: () => {
+      sfn.destroy();
+      context.close();
+    },
+  };
 }
 
-/** Opens the target the options name. @throws UnreachableError when `--local` and no local cloud runs. */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => (made ??= make());
+}
+
+/**
+ * Opens the target the options name.
+ * @throws UnreachableError (exit 5) when `--local` and no local cloud runs, or no Region is given on AWS.
+ */
 export async function openTarget(options: GlobalOptions): Promise<Target> {
+  const stackName = options.stack ?? DEFAULT_STACK_NAME;
   if (options.local === true) {
     const endpoints = await requireLocalCloud(localDataDir(options));
+    const sfn = localStepFunctionsClient(endpoints);
     const context = localEngineContext(endpoints);
-    return {
-      kind: 'local',
-      context,
-      endpoints,
-      runJob: (job, input, output, label) => runLocalJob(job, input, { context, progress: output.interactive ? output.progress(label) : undefined }),
-      close: () => context.close(),
-    };
+    return target('local', sfn, context, once(() => findDeployedJobs(sfn, stackName, `the local cloud (${endpoints.stepFunctions ?? ''})`)), endpoints);
   }
   if (options.profile !== undefined) process.env.AWS_PROFILE = options.profile;
   const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (region === undefined) {
-    throw new CliError('no AWS Region given', { exitCode: EXIT_CODES.usage, hint: 'pass --region (e.g. --region eu-west-1), set AWS_REGION, or use --local' });
+    throw new UnreachableError('no AWS Region given', 'pass --region (e.g. --region eu-west-1), set AWS_REGION, or use --local');
   }
-  const context = createEngineContext({
-    chainTable: options.table ?? LOCAL_CHAIN_TABLE,
-    primary: { region },
-    secondary: { region },
-  });
-  return {
-    kind: 'aws',
-    context,
-    runJob: (job) => Promise.reject(new AwsJobsUnavailableError(job)),
-    close: () => context.close(),
-  };
+  // No endpoint here: the SDK reads AWS_ENDPOINT_URL_SFN (and _EBS, _EC2, _DYNAMODB) by itself.
+  const sfn = new SFNClient({ region });
+  const deployed = once(() => findDeployedJobs(sfn, stackName, region));
+  let chainTable = options.table;
+  if (chainTable === undefined) {
+    try {
+      chainTable = (await deployed()).chainTable ?? FALLBACK_CHAIN_TABLE;
+    } catch (error) {
+      sfn.destroy();
+      throw error;
+    }
+  }
+  const context = createEngineContext({ chainTable, primary: { region }, secondary: { region } });
+  return target('aws', sfn, context, deployed);
 }

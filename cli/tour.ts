@@ -10,8 +10,8 @@
  *        ─► read the new volume back block by block: identical to P_3, the primary at point 3
  * ```
  *
- * Every job is an execution of the synthesized state machine run by the local runner, as
- * `ebs-cdp sync --local` runs it. The truth the checks compare against never comes from ebs-cdp:
+ * Every job is an execution of the synthesized state machine, started and followed through the
+ * local cloud's Step Functions endpoint, as `ebs-cdp sync --local` (and, on AWS, `ebs-cdp sync`) runs it. The truth the checks compare against never comes from ebs-cdp:
  * images of the primary snapshots are read from the emulator's store, the corrupted blocks are
  * chosen here, and the suspect walk is recomputed here with plain sets.
  */
@@ -20,13 +20,14 @@ import { volumeBlocks } from '../shared/core/constants';
 import type { ChainEntry } from '../shared/core/chain-entry';
 import type { SuspectMark } from '../shared/core/ports/chain-store';
 import type { EngineContext } from '../shared/engine/context';
+import type { JobName } from '../infra/state-machines';
 import type { VerifyReport } from '../shared/engine/verify';
 import type { RestoreReport } from '../shared/engine/restore';
 import type { SyncSummary } from '../shared/engine/sync';
 import { pointRows, renderPoints } from './chain-view';
 import { CheckFailedError } from './errors';
-import { JobFailedError, runLocalJob } from './jobs';
-import { LOCAL_ZONE, localEngineContext, startLocalCloud, wipeDirectory, type LocalCloud } from './local-cloud';
+import { DEFAULT_STACK_NAME, findDeployedJobs, JobFailedError, runJobExecution } from './aws-jobs';
+import { LOCAL_ZONE, localEngineContext, localStepFunctionsClient, startLocalCloud, wipeDirectory, type LocalCloud } from './local-cloud';
 import { formatBlocks, formatDuration, type Output } from './output';
 import { blockDigest, extent, ModelWorkload, randomBlocks, seededRandom } from './workload';
 
@@ -160,6 +161,13 @@ export async function runTour(options: TourOptions): Promise<TourSummary> {
   await wipeDirectory(options.dataDir);
   const cloud = await startLocalCloud({ dataDir: options.dataDir });
   const context = localEngineContext(cloud.endpoints);
+  // Jobs go the one way the CLI runs them: executions of the tagged machines, through Step Functions.
+  const sfn = localStepFunctionsClient(cloud.endpoints);
+  let deployed: ReturnType<typeof findDeployedJobs> | undefined;
+  const runJob = async <T>(job: JobName, input: Record<string, unknown>): Promise<T> => {
+    deployed ??= findDeployedJobs(sfn, DEFAULT_STACK_NAME, 'the local cloud');
+    return runJobExecution<T>(sfn, (await deployed).machines[job], job, input);
+  };
   const workload = new ModelWorkload(cloud.model);
   const random = seededRandom(WORKLOAD_SEED);
   const blocks = volumeBlocks(TOUR_VOLUME_GIB);
@@ -180,7 +188,7 @@ export async function runTour(options: TourOptions): Promise<TourSummary> {
     const syncs: SyncSummary[] = [];
     const images = new Map<number, Map<number, string>>();
     const sync = async (): Promise<SyncSummary> => {
-      const summary = await runLocalJob<SyncSummary>('Sync', { volumeId }, { context });
+      const summary = await runJob<SyncSummary>('Sync', { volumeId });
       // P_seq is kept until the next sync replaces it: read its image now, from the emulator's store.
       images.set(summary.seq, await storedImage(cloud, summary.primarySnapshotId));
       syncs.push(summary);
@@ -229,7 +237,7 @@ export async function runTour(options: TourOptions): Promise<TourSummary> {
 
     step(`5. Verify: compare the secondary with the primary, repair, walk back the chain`);
     const expectedWalk = naiveSuspectWalk([...chain].reverse(), corrupted);
-    const report = await runLocalJob<VerifyReport>('Verify', { volumeId, quick: false }, { context });
+    const report = await runJob<VerifyReport>('Verify', { volumeId, quick: false });
     blocksCopied += report.fixed;
     output.say(`   scanned ${report.blocksScanned} blocks: ${report.mismatches} mismatched, fix-up restore point ${report.fixupSeq ?? '?'} repaired ${report.fixed}`);
     output.say(`   suspect: ${report.suspectPoints.map((mark) => `point ${mark.seq} (${mark.suspectBlocks} bad)`).join(', ') || 'none'}`);
@@ -239,16 +247,16 @@ export async function runTour(options: TourOptions): Promise<TourSummary> {
     check('the suspect points are the ones the walk back the chain names', JSON.stringify(bySeq(report.suspectPoints)) === JSON.stringify(bySeq(expectedWalk)), expectedWalk.map((mark) => mark.seq).join(', '));
     const marked = pointRows(await readChain(context, volumeId)).filter((row) => row.trust === 'suspect');
     check('the chain records those marks', JSON.stringify(marked.map((row) => ({ seq: row.seq, suspectBlocks: row.suspectBlocks }))) === JSON.stringify(bySeq(expectedWalk)));
-    const again = await runLocalJob<VerifyReport>('Verify', { volumeId, quick: false }, { context });
+    const again = await runJob<VerifyReport>('Verify', { volumeId, quick: false });
     check('a second verify finds the secondary whole again', again.outcome === 'clean' && again.mismatches === 0, `${again.blocksScanned} blocks scanned`);
 
     step(`6. Restore the newest trusted point before the damage to a new volume`);
     const suspectSeqs = new Set(expectedWalk.map((mark) => mark.seq));
     const target = [...chain].reverse().find((entry) => !suspectSeqs.has(entry.seq) && entry.seq < Math.min(...suspectSeqs));
     if (target === undefined) throw new CheckFailedError('no trusted restore point before the damage', 'report this as a bug of the tour');
-    const refusal = await refusalOf(runLocalJob<RestoreReport>('Restore', { volumeId, seq: previous.seq }, { context }));
+    const refusal = await refusalOf(runJob<RestoreReport>('Restore', { volumeId, seq: previous.seq }));
     check(`a suspect point (${previous.seq}) is refused without --allow-suspect`, refusal === 'SuspectRestorePointError', refusal);
-    const restored = await runLocalJob<RestoreReport>('Restore', { volumeId, seq: target.seq }, { context });
+    const restored = await runJob<RestoreReport>('Restore', { volumeId, seq: target.seq });
     const restoredVolumeId = restored.newVolumeId;
     if (restoredVolumeId === undefined) throw new CheckFailedError(`the restore of point ${target.seq} made no volume: ${restored.refused?.message ?? ''}`);
     blocksCopied += restored.blocksWritten;
@@ -282,6 +290,7 @@ export async function runTour(options: TourOptions): Promise<TourSummary> {
     };
     return summary;
   } finally {
+    sfn.destroy();
     context.close();
     await cloud.stop();
   }

@@ -9,11 +9,12 @@
  *  Alarms (SNS topic, failed executions, sync lag, verify damage) + dashboard
  * ```
  */
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { TaskName } from '../lambdas/task-names';
+import { CHAIN_TABLE_TAG_KEY, JOB_TAG_KEY, STACK_TAG_KEY } from './job-tags';
 import { parseProtectionConfig, rpoMinutesOf, splitSelectors, type ProtectionConfig } from './config';
 import { Alarms } from './constructs/alarms';
 import { ChainTable } from './constructs/chain-table';
@@ -21,7 +22,7 @@ import { grantTaskPermissions } from './constructs/permissions';
 import { Schedules } from './constructs/schedules';
 import { jobStateMachines } from './constructs/state-machines';
 import { SERVICE_NAME, METRICS_NAMESPACE, TaskFunctions, type TaskCode } from './constructs/task-functions';
-import type { EngineStateMachines } from './state-machines';
+import { JOB_NAMES, type EngineStateMachines } from './state-machines';
 
 export { TASK_METADATA_KEY, type TaskCode } from './constructs/task-functions';
 
@@ -100,10 +101,21 @@ export class EbsCdpStack extends Stack {
     });
 
     new CfnOutput(this, 'ChainTableName', { value: this.table.tableName, description: 'The chain table (the CLI reads restore points from it)' });
-    new CfnOutput(this, 'RestoreStateMachineArn', {
-      value: this.stateMachines.machines.Restore.stateMachineArn,
-      description: 'Start a restore here: Step Functions console → this state machine → Start execution',
-    });
+    for (const job of JOB_NAMES) {
+      const machine = this.stateMachines.machines[job];
+      // How the CLI finds the machines and the table without ARNs pasted in (see job-tags.ts).
+      // Only on the machine itself: its role is no job.
+      const onMachine = { includeResourceTypes: ['AWS::StepFunctions::StateMachine'] };
+      Tags.of(machine).add(JOB_TAG_KEY, job, onMachine);
+      Tags.of(machine).add(STACK_TAG_KEY, this.stackName, onMachine);
+      Tags.of(machine).add(CHAIN_TABLE_TAG_KEY, this.table.tableName, onMachine);
+      new CfnOutput(this, `${job}StateMachineArn`, {
+        value: machine.stateMachineArn,
+        description: job === 'Restore'
+          ? 'Start a restore here: Step Functions console → this state machine → Start execution (or: ebs-cdp restore)'
+          : `The ${job} job (ebs-cdp ${job.toLowerCase()} starts executions of it)`,
+      });
+    }
     new CfnOutput(this, 'AlertsTopicArn', { value: this.alarms.topic.topicArn, description: 'Alarms publish here: subscribe to be told when something is wrong' });
   }
 }
