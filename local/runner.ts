@@ -11,13 +11,16 @@
  *        └─ function Metadata ebs-cdp:task ─────────────┴─► Task state → task name → handler(context)
  * ```
  */
-import { App } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { TASKS, type TaskName } from '../lambdas';
 import { createTaskHandler } from '../lambdas/middleware';
 import { TASK_NAMES } from '../lambdas/task-names';
-import { EngineStack, TASK_METADATA_KEY } from '../infra/engine-stack';
+import type * as EngineStackModule from '../infra/engine-stack';
 import type { JobName } from '../infra/state-machines';
 import { EbsCdpError } from '../shared/core/errors';
 import type { EngineContext } from '../shared/engine/context';
@@ -122,6 +125,7 @@ function forEachState(container: StatesContainer, visit: (name: string, state: R
  * and mapping every Task state to its task through the functions' `ebs-cdp:task` metadata.
  */
 export function definitionsFromTemplate(template: { Resources: Record<string, TemplateResource> }): Record<JobName, LocalDefinition> {
+  const { TASK_METADATA_KEY } = loadEngineStack();
   const taskOfFunction = new Map<string, TaskName>();
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
     const task = resource.Metadata?.[TASK_METADATA_KEY];
@@ -163,20 +167,201 @@ function jobNameOf(logicalId: string): JobName {
   return match[1] as JobName;
 }
 
-let synthesized: Record<JobName, LocalDefinition> | undefined;
+/**
+ * The engine stack's module, loaded on first use: it pulls in aws-cdk-lib (≈1.5 s to load), which
+ * a CLI process that finds the definitions in the cache never needs.
+ */
+function loadEngineStack(): typeof EngineStackModule {
+  // A static import would load aws-cdk-lib in every process that runs a job.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../infra/engine-stack') as typeof EngineStackModule;
+}
+
+/** Synthesizes the engine stack with stub function code (no bundling: only the definitions matter here). */
+export function synthesizeDefinitions(): Record<JobName, LocalDefinition> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { App } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
+  const { EngineStack } = loadEngineStack();
+  const app = new App();
+  const stack = new EngineStack(app, RUNNER_STACK_NAME, { taskCode: 'stub' });
+  const template = app.synth().getStackArtifact(stack.artifactId).template as { Resources: Record<string, TemplateResource> };
+  return definitionsFromTemplate(template);
+}
+
+// ── the definitions cache ─────────────────────────────────────────────────────────────────
 
 /**
- * The definitions of the engine stack, synthesized once per process with stub function code (no
- * bundling: only the definitions matter here).
+ * Bumped when the cached file's shape changes, so an older file is a miss rather than a misread.
  */
-export function localDefinitions(): Record<JobName, LocalDefinition> {
-  if (synthesized === undefined) {
-    const app = new App();
-    const stack = new EngineStack(app, RUNNER_STACK_NAME, { taskCode: 'stub' });
-    const template = app.synth().getStackArtifact(stack.artifactId).template as { Resources: Record<string, TemplateResource> };
-    synthesized = definitionsFromTemplate(template);
+const DEFINITIONS_CACHE_FORMAT = 1;
+
+const REPOSITORY_ROOT = path.resolve(__dirname, '..');
+
+/**
+ * What the synthesized definitions depend on: the infra code, the task names and handlers, the
+ * engine constants the machines read (MaxConcurrency from the rate limits, poll and lease
+ * timings), this extraction code, and the CDK version that renders them.
+ */
+const DEFINITION_SOURCE_DIRS = ['infra', 'lambdas'];
+const DEFINITION_SOURCE_FILES = ['shared/engine/context.ts', 'shared/aws/rate-limiter.ts', 'local/runner.ts'];
+const DEFINITION_PACKAGES = ['aws-cdk-lib', 'constructs'];
+
+/** Every `.ts` file under `dir`, relative to the repository, in a stable order. */
+function sourceFilesUnder(dir: string): string[] {
+  const found: string[] = [];
+  const walk = (relative: string): void => {
+    for (const entry of readdirSync(path.join(REPOSITORY_ROOT, relative), { withFileTypes: true })) {
+      const child = path.posix.join(relative, entry.name);
+      if (entry.isDirectory()) walk(child);
+      else if (entry.name.endsWith('.ts')) found.push(child);
+    }
+  };
+  walk(dir);
+  return found.sort();
+}
+
+function packageVersion(name: string): string {
+  try {
+    const manifest = JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version?: string };
+    return manifest.version ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
-  return synthesized;
+}
+
+/**
+ * The cache key of the definitions: SHA-256 over the sources that determine them (name and bytes
+ * of each file) and the versions of the packages that render them.
+ */
+export function definitionsCacheKey(): string {
+  const hash = createHash('sha256').update(`format ${DEFINITIONS_CACHE_FORMAT}\n`);
+  const files = [...DEFINITION_SOURCE_DIRS.flatMap(sourceFilesUnder), ...DEFINITION_SOURCE_FILES];
+  for (const file of files) {
+    const bytes = readFileSync(path.join(REPOSITORY_ROOT, file));
+    hash.update(`${file} ${bytes.length}\n`).update(bytes);
+  }
+  for (const name of DEFINITION_PACKAGES) hash.update(`${name}@${packageVersion(name)}\n`);
+  return hash.digest('hex');
+}
+
+/**
+ * `node_modules/.cache/ebs-cdp` (where tools keep such caches, wiped with node_modules), or the
+ * OS temp directory when there is no writable node_modules.
+ */
+export function defaultDefinitionsCacheDir(): string {
+  return path.join(REPOSITORY_ROOT, 'node_modules', '.cache', 'ebs-cdp');
+}
+
+function fallbackDefinitionsCacheDir(): string {
+  return path.join(tmpdir(), 'ebs-cdp-cache');
+}
+
+/** A definition as the cache file holds it (the task-state map as entries). */
+interface CachedDefinition {
+  readonly name: JobName;
+  readonly definition: StateMachineDefinition;
+  readonly taskStates: Array<[string, TaskName]>;
+  readonly waitStates: string[];
+  readonly retryStates: string[];
+}
+
+interface DefinitionsCacheFile {
+  readonly format: number;
+  readonly key: string;
+  readonly definitions: CachedDefinition[];
+}
+
+function cacheFileName(key: string): string {
+  return `definitions-${key}.json`;
+}
+
+/** The cached definitions of `key` in `dir`, or undefined on a miss (absent, unreadable, or of another key or format). */
+function readCachedDefinitions(dir: string, key: string): Record<JobName, LocalDefinition> | undefined {
+  let file: DefinitionsCacheFile;
+  try {
+    file = JSON.parse(readFileSync(path.join(dir, cacheFileName(key)), 'utf8')) as DefinitionsCacheFile;
+  } catch {
+    return undefined;
+  }
+  if (file.format !== DEFINITIONS_CACHE_FORMAT || file.key !== key || !Array.isArray(file.definitions)) return undefined;
+  const definitions: Partial<Record<JobName, LocalDefinition>> = {};
+  for (const cached of file.definitions) {
+    definitions[cached.name] = { ...cached, taskStates: new Map(cached.taskStates) };
+  }
+  for (const name of ['Sync', 'Verify', 'Restore', 'Prune'] as const) {
+    if (definitions[name]?.definition.States === undefined) return undefined;
+  }
+  return definitions as Record<JobName, LocalDefinition>;
+}
+
+/**
+ * Writes the cache file through a temporary name and a rename, so that a process reading it at the
+ * same time sees the whole file or none. Returns false when `dir` is not writable.
+ */
+function writeCachedDefinitions(dir: string, key: string, definitions: Record<JobName, LocalDefinition>): boolean {
+  const file: DefinitionsCacheFile = {
+    format: DEFINITIONS_CACHE_FORMAT,
+    key,
+    definitions: Object.values(definitions).map((local) => ({ ...local, taskStates: [...local.taskStates], waitStates: [...local.waitStates], retryStates: [...local.retryStates] })),
+  };
+  try {
+    mkdirSync(dir, { recursive: true });
+    const target = path.join(dir, cacheFileName(key));
+    const temporary = `${target}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(file));
+    renameSync(temporary, target);
+  } catch {
+    return false;
+  }
+  // Files of other keys are stale sources' definitions: drop them so the cache does not grow per edit.
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith('definitions-') && name.endsWith('.json') && name !== cacheFileName(key)) {
+      try {
+        rmSync(path.join(dir, name), { force: true });
+      } catch {
+        // Another process may hold or have removed it: harmless either way.
+      }
+    }
+  }
+  return true;
+}
+
+export interface LocalDefinitionsOptions {
+  /** Where the cache lives; {@link defaultDefinitionsCacheDir}, then the OS temp directory, when absent. */
+  readonly cacheDir?: string;
+  /** The cache key; {@link definitionsCacheKey} when absent (tests inject one). */
+  readonly cacheKey?: string;
+  /** How to build the definitions on a miss; {@link synthesizeDefinitions} when absent (tests count calls). */
+  readonly synthesize?: () => Record<JobName, LocalDefinition>;
+}
+
+/** This process's definitions (default key and directory), once read or synthesized. */
+let synthesized: { key: string; definitions: Record<JobName, LocalDefinition> } | undefined;
+
+/**
+ * The definitions of the engine stack. Synthesizing the CDK stack takes seconds (3–10 s on two
+ * loaded cores) and every CLI command is a new process, so they are cached on disk under a key
+ * of everything that determines them (see {@link definitionsCacheKey}): a hit costs a file read,
+ * a miss synthesizes and writes the file. Within a process they are kept in memory too.
+ */
+export function localDefinitions(options: LocalDefinitionsOptions = {}): Record<JobName, LocalDefinition> {
+  // The sources do not change under a running process: hash them once.
+  if (options.cacheKey === undefined && options.cacheDir === undefined && synthesized !== undefined) return synthesized.definitions;
+  const key = options.cacheKey ?? definitionsCacheKey();
+  const dirs = options.cacheDir === undefined ? [defaultDefinitionsCacheDir(), fallbackDefinitionsCacheDir()] : [options.cacheDir];
+  let definitions: Record<JobName, LocalDefinition> | undefined;
+  for (const dir of dirs) {
+    definitions = readCachedDefinitions(dir, key);
+    if (definitions !== undefined) break;
+  }
+  if (definitions === undefined) {
+    definitions = (options.synthesize ?? synthesizeDefinitions)();
+    for (const dir of dirs) {
+      if (writeCachedDefinitions(dir, key, definitions)) break;
+    }
+  }
+  if (options.cacheKey === undefined && options.cacheDir === undefined) synthesized = { key, definitions };
+  return definitions;
 }
 
 // ── running ──────────────────────────────────────────────────────────────────────────────

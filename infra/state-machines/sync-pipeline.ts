@@ -16,7 +16,10 @@
  */
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { JobBuilder } from './job-builder';
+import { ERROR_PATH, JobBuilder } from './job-builder';
+
+/** What SyncBegin throws when another run holds the volume's lease (shared/aws/errors.ts). */
+export const BUSY_ERROR = 'VolumeBusyError';
 
 export interface SyncPipelineProps {
   /**
@@ -26,6 +29,16 @@ export interface SyncPipelineProps {
   readonly extraFromRunPath?: string;
   /** Where the pipeline goes after the commit. */
   readonly next: sfn.IChainable;
+  /**
+   * Where SyncBegin's `VolumeBusyError` goes (the error at `$.error`) instead of the failure tail:
+   * the Sync machine's skip. Absent (Verify's fix-up): busy fails the job like any other error.
+   */
+  readonly onBusy?: sfn.IChainable;
+  /**
+   * Where a SyncPlan that found nothing to copy goes (its answer, `{ skipped: 'unchanged' }`, at
+   * `$.plan`): the Sync machine's skip. Absent (Verify's fix-up never skips): straight to the copy.
+   */
+  readonly onUnchanged?: sfn.IChainable;
 }
 
 /**
@@ -37,7 +50,12 @@ export function syncPipeline(scope: Construct, job: JobBuilder, props: SyncPipel
   const volumeId = sfn.JsonPath.stringAt('$.volumeId');
   const runId = JobBuilder.runId;
 
-  const begin = job.lambda('SyncBegin', 'SyncBegin', { volumeId, runId }, { resultPath: '$.begin' });
+  const begin = job.lambda('SyncBegin', 'SyncBegin', { volumeId, runId }, { resultPath: '$.begin', catchErrors: props.onBusy === undefined });
+  if (props.onBusy !== undefined) {
+    // Before the catch-all: Catchers are tried in order.
+    begin.addCatch(props.onBusy, { errors: [BUSY_ERROR], resultPath: ERROR_PATH });
+    job.catchInto(begin);
+  }
 
   const commit = job.lambda('SyncCommit', 'SyncCommit', {
     volumeId,
@@ -90,7 +108,17 @@ export function syncPipeline(scope: Construct, job: JobBuilder, props: SyncPipel
   };
   if (props.extraFromRunPath !== undefined) planPayload.extraFromRun = sfn.JsonPath.stringAt(props.extraFromRunPath);
   const plan = job.lambda('SyncPlan', 'SyncPlan', planPayload, { resultPath: '$.plan' });
-  plan.next(copy);
+  if (props.onUnchanged === undefined) {
+    plan.next(copy);
+  } else {
+    // After a recovery's commit the loop's fresh sync may find nothing new: the execution still
+    // made a restore point (the recovered one), so it ends with that commit, not as a skip.
+    const skipped = sfn.Condition.isPresent('$.plan.skipped');
+    plan.next(new sfn.Choice(scope, 'SyncChanged')
+      .when(sfn.Condition.and(skipped, sfn.Condition.isPresent('$.commit')), props.next)
+      .when(skipped, props.onUnchanged)
+      .otherwise(copy));
+  }
 
   begin.next(job.waitForSnapshot({
     id: 'PrimarySnapshot',

@@ -41,7 +41,7 @@ import { z } from 'zod';
 import type { ChainEntry, EntryKind } from '../core/chain-entry';
 import { MAX_VOLUME_BLOCKS, MAX_VOLUME_SIZE_GIB, segmentCount, volumeBlocks } from '../core/constants';
 import { DeltaMap } from '../core/delta-map';
-import { ChainInvariantError, RestorePointNotFoundError, RetentionError } from '../core/errors';
+import { ChainInvariantError, EbsCdpError, RestorePointNotFoundError, RetentionError } from '../core/errors';
 import type {
   ChainStore,
   CompareMapState,
@@ -59,6 +59,8 @@ import type {
   RunMapState,
   SegmentDigests,
   SuspectMark,
+  UnprotectRequest,
+  UnprotectResult,
   VerifyRun,
 } from '../core/ports/chain-store';
 import {
@@ -125,6 +127,21 @@ const SHARD_FETCH_BUDGET = 400;
 /** An entry in flight whose secondary snapshot was not started yet shows this as `S_seq`. */
 export const SECONDARY_NOT_STARTED = '';
 
+/**
+ * Most snapshot ids `unprotectVolume` records in META for the caller to delete: ≈25 bytes each
+ * (`snap-` + 17 hex digits, list overhead), so 12,000 take ≈300 KB of DynamoDB's 400 KB item.
+ */
+export const UNPROTECT_MAX_RECORDED_SNAPSHOTS = 12_000;
+
+/**
+ * `unprotectVolume` found a sync's entry in flight (a live DRL, its lease expired or released):
+ * its secondary snapshot would be orphaned. The next sync recovers it (adopts or discards it).
+ */
+export class SyncInFlightError extends EbsCdpError {}
+
+/** `unprotectVolume` was asked to hand back more snapshot ids than META can record. */
+export class TooManyRestorePointsError extends EbsCdpError {}
+
 /** Ids become key parts joined by `#`, so they must not hold one. */
 const ID_PATTERN = /^[A-Za-z0-9._:@/+=-]{1,256}$/;
 
@@ -173,6 +190,13 @@ const metaSchema = z.object({
   fencingCounter: z.number().int().nonnegative(),
   inFlight: inFlightSchema.optional(),
   version: z.number().int().nonnegative(),
+  unprotecting: z.object({
+    at: z.string(),
+    restorePoints: z.number().int().nonnegative(),
+    /** Recorded only when the caller deletes them: a re-run after a crash must hand every one back. */
+    secondarySnapshotIds: z.array(z.string()).optional(),
+    basePrimarySnapshotId: z.string().optional(),
+  }).optional(),
 });
 
 const entrySchema = z.object({
@@ -283,6 +307,11 @@ export class DynamoDbChainStore implements ChainStore {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
     const existing = await this.readMeta(volumeId);
+    if (existing.unprotecting !== undefined) {
+      throw new VolumeAlreadyProtectedError(
+        `volume ${volumeId} is being unprotected (started ${existing.unprotecting.at}): finish it with ` +
+          `ebs-cdp unprotect ${volumeId}, then protect it again`, { volumeId });
+    }
     if (existing.volumeSize === request.volumeSize && isDeepStrictEqual(existing.config, request.config)) {
       return toVolume(existing);
     }
@@ -304,6 +333,7 @@ export class DynamoDbChainStore implements ChainStore {
     checkTtl(request.ttlMs);
     const now = request.now ?? this.timer.now();
     const meta = await this.updateMeta(volumeId, (current) => {
+      if (current.unprotecting !== undefined) throw beingUnprotected(volumeId);
       const lease = current.lease;
       const ours = lease?.runId === request.runId;
       if (lease !== undefined && !ours && lease.expiresAt > now) throw new VolumeBusyError(volumeId, lease);
@@ -732,6 +762,118 @@ export class DynamoDbChainStore implements ChainStore {
     return records.sort((a, b) => b.at.localeCompare(a.at));
   }
 
+  /**
+   * ```
+   *  META{unprotecting, lease: none} ──► delete every other item (batches) ──► delete META
+   *  commit point: jobs refused,         a crash here leaves a protected      the volume is gone
+   *  snapshot ids recorded               volume a re-run finishes removing
+   * ```
+   * The mark clears an expired lease, so a holder still running past its expiry fails its next
+   * fenced write with LeaseLostError instead of committing into a half-removed chain.
+   */
+  async unprotectVolume(volumeId: string, request: UnprotectRequest = {}): Promise<UnprotectResult> {
+    checkId(volumeId, 'volumeId');
+    const now = request.now ?? this.timer.now();
+    const deleting = request.deleteRestorePoints === true;
+    let meta: MetaItem;
+    try {
+      meta = await this.readMeta(volumeId);
+    } catch (error) {
+      if (error instanceof VolumeNotProtectedError) return { removed: false, restorePoints: 0, secondarySnapshotIds: [] };
+      throw error;
+    }
+    // Read before anything is removed: a re-run whose mark recorded no ids only finds what is left.
+    const secondarySnapshotIds = (await this.committedEntryItems(volumeId, meta)).map((entry) => entry.secondarySnapshotId);
+    if (meta.unprotecting === undefined) {
+      const refusal = unprotectRefusal(meta, now);
+      if (refusal !== undefined) throw refusal;
+      if (deleting && secondarySnapshotIds.length > UNPROTECT_MAX_RECORDED_SNAPSHOTS) {
+        throw new TooManyRestorePointsError(
+          `volume ${volumeId} has ${secondarySnapshotIds.length} restore points, more than the ${UNPROTECT_MAX_RECORDED_SNAPSHOTS} ` +
+            'whose snapshots unprotect can track for deletion: prune it first (ebs-cdp prune, or a tighter --retention), ' +
+            'or unprotect without deleting the restore points', { volumeId });
+      }
+      const headSeq = meta.headSeq;
+      meta = await this.updateMeta(volumeId, (current) => {
+        if (current.unprotecting !== undefined) return undefined; // a concurrent unprotect marked it first
+        const raced = unprotectRefusal(current, now);
+        if (raced !== undefined) throw raced;
+        if (current.headSeq !== headSeq) {
+          throw new ConcurrentUpdateError(
+            `volume ${volumeId}: a restore point was committed while unprotect read the chain; run unprotect again`, { volumeId });
+        }
+        return {
+          ...current,
+          lease: undefined,
+          unprotecting: {
+            at: new Date(now).toISOString(),
+            restorePoints: secondarySnapshotIds.length,
+            secondarySnapshotIds: deleting ? secondarySnapshotIds : undefined,
+            basePrimarySnapshotId: current.basePrimarySnapshotId,
+          },
+        };
+      }, meta);
+    }
+    const mark = meta.unprotecting;
+    if (mark === undefined) {
+      throw new ChainStoreCorruptError(`volume ${volumeId}: the unprotect mark vanished while writing it; run unprotect again`, { volumeId });
+    }
+    const garbage: Key[] = [];
+    for await (const item of this.queryVolumeKeys(volumeId)) {
+      const sk = String(item.sk);
+      if (sk !== 'META') garbage.push(itemKey(volumeId, sk));
+    }
+    await this.batchWrite([], garbage);
+    try {
+      await this.doc.send(new DeleteCommand({
+        TableName: this.tableName,
+        Key: metaKey(volumeId),
+        ConditionExpression: 'version = :version',
+        ExpressionAttributeValues: { ':version': meta.version },
+      }));
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      throw new ConcurrentUpdateError(
+        `volume ${volumeId}: its record changed while unprotect removed it; run unprotect again to finish`, { volumeId, cause: error });
+    }
+    return {
+      removed: true,
+      restorePoints: mark.restorePoints,
+      secondarySnapshotIds: mark.secondarySnapshotIds ?? secondarySnapshotIds,
+      basePrimarySnapshotId: mark.basePrimarySnapshotId,
+    };
+  }
+
+  /** Every committed entry item (seq ≤ head), ascending, without its map. */
+  private async committedEntryItems(volumeId: string, meta: MetaItem): Promise<EntryItem[]> {
+    const headSeq = meta.headSeq;
+    if (headSeq === undefined) return [];
+    const entries: EntryItem[] = [];
+    for await (const item of this.queryPrefix(volumeId, 'ENTRY#')) {
+      const entry = parseItem(entrySchema, item, volumeId);
+      // An ENTRY above the head is a crashed commit's, never visible: not a restore point.
+      if (entry.seq <= headSeq) entries.push(entry);
+    }
+    return entries;
+  }
+
+  /** The keys of every item of the volume's partition. */
+  private async *queryVolumeKeys(volumeId: string): AsyncIterable<Item> {
+    let startKey: Key | undefined;
+    do {
+      const page = await this.doc.send(new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': volumePk(volumeId) },
+        ProjectionExpression: 'pk, sk',
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }));
+      yield* page.Items ?? [];
+      startKey = page.LastEvaluatedKey as Key | undefined;
+    } while (startKey !== undefined);
+  }
+
   /** Up to `limit` committed entry items with seq in [from, to], ascending, without their maps. */
   private async entryItems(volumeId: string, fromSeq: number, toSeq: number, limit: number): Promise<EntryItem[]> {
     const page = await this.doc.send(new QueryCommand({
@@ -1158,6 +1300,26 @@ function checkFence(meta: MetaItem, fence: Fence): z.infer<typeof leaseSchema> {
   return lease;
 }
 
+function beingUnprotected(volumeId: string): VolumeNotProtectedError {
+  return new VolumeNotProtectedError(
+    `volume ${volumeId} is being unprotected: no job may start; finish it with ebs-cdp unprotect ${volumeId} ` +
+      '(then protect it again if that was a mistake)', { volumeId });
+}
+
+/** Why `unprotectVolume` must not remove the volume now, or undefined when it may. */
+function unprotectRefusal(meta: MetaItem, now: number): EbsCdpError | undefined {
+  const lease = meta.lease;
+  if (lease !== undefined && lease.expiresAt > now) return new VolumeBusyError(meta.volumeId, lease);
+  const inFlight = meta.inFlight;
+  if (inFlight !== undefined) {
+    return new SyncInFlightError(
+      `volume ${meta.volumeId}: run ${inFlight.runId} left restore point ${inFlight.seq} in flight; run ` +
+        `ebs-cdp sync ${meta.volumeId} once (it adopts or discards that snapshot), then unprotect again`,
+      { volumeId: meta.volumeId, seq: inFlight.seq });
+  }
+  return undefined;
+}
+
 function checkedFence(meta: MetaItem, fence: Fence): MetaItem {
   checkFence(meta, fence);
   return meta;
@@ -1228,6 +1390,7 @@ function toVolume(meta: MetaItem): ProtectedVolume {
     lease: meta.lease,
     inFlight,
     version: meta.version,
+    unprotecting: meta.unprotecting === undefined ? undefined : true,
   };
 }
 

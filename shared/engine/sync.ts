@@ -101,6 +101,12 @@ export interface SnapshotStatusOutput {
 }
 
 export interface SyncPlanOutput {
+  /**
+   * `unchanged`: `D` was empty (nothing written since the head restore point), so no restore
+   * point is made: the lease is released and `P_now` deleted; the machine ends here. Then
+   * `segments` is empty, `blocks` 0, `secondarySnapshotId` empty and `seq` the head's.
+   */
+  readonly skipped?: 'unchanged';
   readonly volumeId: string;
   readonly runId: string;
   readonly fencingToken: number;
@@ -294,6 +300,11 @@ export async function syncPlan(ctx: EngineContext, rawInput: SyncPlanInput): Pro
   const { volumeId, runId, fencingToken } = input;
   const fence: Fence = { fencingToken };
   const volume = await ctx.store.getVolume(volumeId);
+  if (volume.lease?.fencingToken !== fencingToken) {
+    // A retry of a skip that already released the lease: answer the same again.
+    const earlier = await skippedEarlier(ctx, volume, input.primarySnapshotId, runId);
+    if (earlier !== undefined) return earlier;
+  }
   checkLease(volume, fence);
   const live = await ctx.store.readDirtyRegionLog(volumeId);
   if (live !== undefined) {
@@ -304,7 +315,16 @@ export async function syncPlan(ctx: EngineContext, rawInput: SyncPlanInput): Pro
     }
     return startSecondary(ctx, volume, live, fence);
   }
-  const pNow = await ctx.primary.waiter.status(input.primarySnapshotId);
+  let pNow;
+  try {
+    pNow = await ctx.primary.waiter.status(input.primarySnapshotId);
+  } catch (error) {
+    // A retry of a skip that deleted `P_now` but crashed before releasing the lease.
+    const earlier = error instanceof SnapshotNotFoundError ? await skippedEarlier(ctx, volume, input.primarySnapshotId, runId) : undefined;
+    if (earlier === undefined) throw error;
+    await ctx.store.releaseLease(volumeId, fence);
+    return earlier;
+  }
   if (pNow.state !== 'completed') {
     throw new SnapshotNotReadyError(`primary snapshot ${input.primarySnapshotId} is ${pNow.state}; wait for it with SnapshotStatus first`, {
       volumeId, snapshotId: input.primarySnapshotId,
@@ -324,6 +344,10 @@ export async function syncPlan(ctx: EngineContext, rawInput: SyncPlanInput): Pro
     kind = 'fixup';
     deltaMap = deltaMap.union(await readRevisedCompareMap(ctx.store, volumeId, input.extraFromRun, volumeBlocks(volumeSize)));
   }
+  // A grown volume with no changed block still needs a restore point: one of the new size.
+  if (kind === 'sync' && deltaMap.size === 0 && volumeSize === volume.volumeSize) {
+    return skipUnchanged(ctx, volume, input.primarySnapshotId, runId, fence);
+  }
   const log: DirtyRegionLog = {
     runId,
     seq: (volume.headSeq ?? -1) + 1,
@@ -336,6 +360,46 @@ export async function syncPlan(ctx: EngineContext, rawInput: SyncPlanInput): Pro
   await ctx.store.writeDirtyRegionLog(volumeId, log, fence);
   ctx.logger.info('dirty region log written', { seq: log.seq, kind, blocks: deltaMap.size, segments: deltaMap.segmentIndexes().length });
   return startSecondary(ctx, volume, log, fence);
+}
+
+/**
+ * Ends a sync whose `D` is empty without a restore point: an entry with an empty delta map would
+ * only lengthen the chain (and cost a snapshot) without protecting anything. Records the skip
+ * first, so that a retry after any later crash recognizes it, then deletes `P_now` with every
+ * other stray primary snapshot (the base of the next ListChangedBlocks stays `P_head`) and
+ * releases the lease.
+ */
+async function skipUnchanged(ctx: EngineContext, volume: ProtectedVolume, primarySnapshotId: string, runId: string, fence: Fence): Promise<SyncPlanOutput> {
+  const { volumeId } = volume;
+  const skipped = skippedOutput(volume, primarySnapshotId, runId, fence.fencingToken);
+  await ctx.store.putJobRecord(volumeId, {
+    runId, job: 'sync', status: 'succeeded', at: new Date(ctx.clock.now()).toISOString(),
+    summary: { skipped: UNCHANGED, primarySnapshotId, headSeq: volume.headSeq ?? null },
+  });
+  // The sweep a commit does: `P_now` and any a crashed run left behind go, the base `P_head` stays.
+  await sweepPrimarySnapshots(ctx, volumeId);
+  await ctx.store.releaseLease(volumeId, fence);
+  ctx.logger.info('nothing changed since the head restore point: no restore point made', { headSeq: volume.headSeq, snapshotId: primarySnapshotId });
+  return skipped;
+}
+
+/** {@link SyncPlanOutput.skipped} of an unchanged volume. */
+const UNCHANGED = 'unchanged';
+
+function skippedOutput(volume: ProtectedVolume, primarySnapshotId: string, runId: string, fencingToken: number): SyncPlanOutput {
+  const volumeSize = volume.volumeSize;
+  return {
+    skipped: UNCHANGED, volumeId: volume.volumeId, runId, fencingToken, seq: volume.headSeq ?? 0, kind: 'sync',
+    primarySnapshotId, secondarySnapshotId: '', volumeSize, segments: [], blocks: 0,
+  };
+}
+
+/** This run's answer if an earlier attempt of its SyncPlan already skipped (its job record says so). */
+async function skippedEarlier(ctx: EngineContext, volume: ProtectedVolume, primarySnapshotId: string, runId: string): Promise<SyncPlanOutput | undefined> {
+  const record = (await ctx.store.listJobRecords(volume.volumeId)).find((each) => each.runId === runId);
+  const summary = record?.summary;
+  if (typeof summary !== 'object' || summary === null || Array.isArray(summary) || summary.skipped !== UNCHANGED) return undefined;
+  return skippedOutput(volume, primarySnapshotId, runId, volume.lease?.fencingToken ?? 0);
 }
 
 /**

@@ -241,7 +241,8 @@ describe('Sync recovery and exclusion (local runner)', () => {
       expect(lost.tasks).not.toContain('JobFailed');
       // The lost run's pending copy is resumed and committed first, then the scheduled sync runs.
       expect(recovered.history.filter((state) => state === 'SyncCommit')).toHaveLength(2);
-      expect({ status: blocked.status, error: blocked.error }).toEqual({ status: 'FAILED', error: 'VolumeBusyError' });
+      // A scheduled sync that finds the lease held ends skipped, not failed (no alarm while the lost run's lease lives).
+      expect({ status: blocked.status, output: blocked.output }).toEqual({ status: 'SUCCEEDED', output: { skipped: 'busy', holder: lost.runId, runId: lost.runId } });
       expect(outcomeOf(recovered)).toEqual({ status: 'SUCCEEDED' });
       expect((await chainView(harness, workload.volumeId)).map((entry) => entry.blocks)).toEqual([[0], [1], [2]]);
       await expectHeadEqualsPrimary(workload);
@@ -252,12 +253,12 @@ describe('Sync recovery and exclusion (local runner)', () => {
    * ```
    *  Sync A: SyncBegin (lease) ─► SnapshotStatus ─► SyncPlan ─────────────────────► … SyncCommit ✓
    *                                                   │ meanwhile
-   *  Sync B: SyncBegin ✗ VolumeBusyError ─► JobFailed (A's lease untouched) ─► failed
-   *  Restore: RestoreBegin ✗ VolumeBusyError ─► JobFailed ─► failed
+   *  Sync B: SyncBegin ✗ VolumeBusyError ─► skipped { busy, holder: A } ─► succeeded (no alarm, A's lease untouched)
+   *  Restore: RestoreBegin ✗ VolumeBusyError ─► JobFailed ─► failed (a person asked for it: say why)
    * ```
    */
   describe('two executions on one volume at once (scenario 8)', () => {
-    it('lets the lease holder proceed while the others fail clearly without touching its lease', async () => {
+    it('lets the lease holder proceed, skips the other sync and fails the restore clearly, without touching its lease', async () => {
       // Prepare
       const workload = await Workload.start(harness, VOLUME_GIB);
       await workload.write(new Map([[0, 1], [1, 2]]));
@@ -275,19 +276,18 @@ describe('Sync recovery and exclusion (local runner)', () => {
 
       // Assess
       expect(outcomeOf(holder)).toEqual({ status: 'SUCCEEDED' });
-      expect(others.map((run) => ({ status: run.status, error: run.error, last: run.history.at(-1) }))).toEqual([
-        { status: 'FAILED', error: 'VolumeBusyError', last: 'JobFailed' },
-        { status: 'FAILED', error: 'VolumeBusyError', last: 'JobFailed' },
-      ]);
-      for (const run of others) {
-        expect(JSON.parse(run.cause ?? '{}')).toMatchObject({ errorMessage: expect.stringMatching(new RegExp(`is busy: run ${holder.runId} .*holds its lease.*retry`)) });
-      }
+      const [sync, restore] = others;
+      expect({ status: sync?.status, output: sync?.output, tasks: sync?.tasks }).toEqual({
+        status: 'SUCCEEDED', output: { skipped: 'busy', holder: holder.runId, runId: holder.runId }, tasks: ['SyncBegin'],
+      });
+      expect({ status: restore?.status, error: restore?.error, last: restore?.history.at(-1) }).toEqual({ status: 'FAILED', error: 'VolumeBusyError', last: 'JobFailed' });
+      expect(JSON.parse(restore?.cause ?? '{}')).toMatchObject({ errorMessage: expect.stringMatching(new RegExp(`is busy: run ${holder.runId} .*holds its lease.*retry`)) });
       expect((await chainView(harness, workload.volumeId)).map((entry) => entry.blocks)).toEqual([[0, 1], [1, 2]]);
       expect((await harness.context.store.getVolume(workload.volumeId)).lease).toBeUndefined();
       await expectHeadEqualsPrimary(workload);
     });
 
-    it('commits exactly one sync when two are started together', async () => {
+    it('commits exactly one sync when two are started together; the other ends skipped as busy', async () => {
       // Prepare
       const workload = await Workload.start(harness, VOLUME_GIB);
       await workload.write(new Map([[0, 1]]));
@@ -298,10 +298,14 @@ describe('Sync recovery and exclusion (local runner)', () => {
       const runs = await Promise.all([workload.sync(), workload.sync()]);
 
       // Assess
-      const statuses = runs.map((run) => run.status).sort();
-      expect(statuses).toEqual(['FAILED', 'SUCCEEDED']);
-      expect(runs.find((run) => run.status === 'FAILED')?.error).toBe('VolumeBusyError');
+      const committed = runs.filter((run) => (run.output as Partial<SyncOutput> | undefined)?.seq !== undefined);
+      const skipped = runs.filter((run) => (run.output as { skipped?: string } | undefined)?.skipped !== undefined);
+      expect(runs.map((run) => run.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+      expect(committed.map((run) => run.output)).toEqual([expect.objectContaining({ seq: 1, kind: 'sync', blocks: 1 })]);
+      expect(skipped.map((run) => run.output)).toEqual([{ skipped: 'busy', holder: committed[0]?.runId, runId: committed[0]?.runId }]);
+      expect(skipped[0]?.tasks).toEqual(['SyncBegin']);
       expect((await chainView(harness, workload.volumeId)).map((entry) => entry.blocks)).toEqual([[0], [3]]);
+      expect((await harness.context.store.getVolume(workload.volumeId)).lease).toBeUndefined();
       await expectHeadEqualsPrimary(workload);
     });
   });

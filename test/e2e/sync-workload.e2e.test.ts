@@ -83,20 +83,22 @@ describe('Sync state machine with a live workload (local runner)', () => {
       await record(during.output as SyncOutput);
       const quiet = await workload.sync();
       expect(outcomeOf(quiet)).toEqual({ status: 'SUCCEEDED' });
-      await record(quiet.output as SyncOutput);
+      // When P_3 caught every concurrent write, the quiet sync has nothing to copy: no restore point.
+      const quietSkipped = (quiet.output as { skipped?: string }).skipped === 'unchanged';
+      if (!quietSkipped) await record(quiet.output as SyncOutput);
 
       // Assess
       expect(histories).toEqual([HAPPY_PATH, HAPPY_PATH, HAPPY_PATH]);
       for (const [seq, pair] of pairs.entries()) {
         expect({ seq, differ: differences(pair.secondary, pair.primary) }).toEqual({ seq, differ: [] });
       }
-      expect(outputs.map((output) => [output.seq, output.kind])).toEqual([[0, 'baseline'], [1, 'sync'], [2, 'sync'], [3, 'sync'], [4, 'sync']]);
+      expect(outputs.map((output) => [output.seq, output.kind])).toEqual([[0, 'baseline'], [1, 'sync'], [2, 'sync'], [3, 'sync'], ...(quietSkipped ? [] : [[4, 'sync']])]);
       const chain = await chainView(harness, workload.volumeId);
       expect(chain.slice(0, 3).map((entry) => entry.blocks)).toEqual([[0, 5, LAST_BLOCK], [5, 7], [0, 9]]);
       // Whatever P_3 caught of the concurrent writes, S_3 and S_4 between them hold all of them once.
       const concurrentBlocks = Array.from({ length: CONCURRENT_WRITES }, (_, write) => 20 + write);
       expect([...(chain[3]?.blocks ?? []), ...(chain[4]?.blocks ?? [])].sort((a, b) => a - b)).toEqual(concurrentBlocks);
-      expect(differences(pairs[4]?.secondary ?? new Map(), await workload.volumeImage())).toEqual([]);
+      expect(differences(pairs.at(-1)?.secondary ?? new Map(), await workload.volumeImage())).toEqual([]);
       expect(differences(pairs[2]?.secondary ?? new Map(), workload.pointImage(2))).toEqual([]);
     });
   });

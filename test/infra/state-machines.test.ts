@@ -162,6 +162,45 @@ describe('EngineStack', () => {
       expect(verify.SyncRecovered).toEqual(expect.objectContaining({ Default: 'VerifyReport' }));
     });
 
+    it('end a sync that finds the volume busy in a Succeed naming the holder, and fail a fix-up that does', () => {
+      // Prepare
+      const sync = definitions.Sync.definition.States as Record<string, State>;
+      const verify = definitions.Verify.definition.States as Record<string, State>;
+      const catchers = sync.SyncBegin?.Catch as Array<{ ErrorEquals: string[]; Next: string }>;
+
+      // Assess
+      expect(catchers.map((c) => [c.ErrorEquals, c.Next])).toEqual([[['VolumeBusyError'], 'SyncBusyCause'], [['States.ALL'], 'JobFailed']]);
+      expect(sync.SyncBusyCause).toEqual(expect.objectContaining({ Type: 'Pass', Parameters: { 'cause.$': 'States.StringToJson($.error.Cause)' }, Next: 'SyncSkippedBusy' }));
+      expect(sync.SyncSkippedBusy?.Parameters).toEqual({
+        skipped: 'busy',
+        'holder.$': 'States.ArrayGetItem(States.StringSplit($.busy.cause.errorMessage, \' \'), 7)',
+        'runId.$': 'States.ArrayGetItem(States.StringSplit($.busy.cause.errorMessage, \' \'), 5)',
+      });
+      expect(sync[String(sync.SyncSkippedBusy?.Next)]?.Type).toBe('Succeed');
+      expect((verify.SyncBegin?.Catch as Array<{ ErrorEquals: string[] }>).map((c) => c.ErrorEquals)).toEqual([['States.ALL']]);
+      expect(verify.SyncBusyCause).toBeUndefined();
+    });
+
+    it('end a sync whose plan skipped (nothing changed) in a Succeed (with the commit of a recovery made before), and send a fix-up’s plan straight to the copy', () => {
+      // Prepare
+      const sync = definitions.Sync.definition.States as Record<string, State>;
+      const verify = definitions.Verify.definition.States as Record<string, State>;
+
+      // Assess
+      expect(sync.SyncPlan?.Next).toBe('SyncChanged');
+      expect(sync.SyncChanged).toEqual({
+        Type: 'Choice',
+        Choices: [
+          { And: [{ Variable: '$.plan.skipped', IsPresent: true }, { Variable: '$.commit', IsPresent: true }], Next: 'SyncSucceeded' },
+          { Variable: '$.plan.skipped', IsPresent: true, Next: 'SyncSkippedUnchanged' },
+        ],
+        Default: 'CopySegments',
+      });
+      expect(sync.SyncSkippedUnchanged).toEqual({ Type: 'Pass', Parameters: { 'skipped.$': '$.plan.skipped' }, Next: 'SyncSkipped.Unchanged' });
+      expect(sync['SyncSkipped.Unchanged']).toEqual({ Type: 'Succeed' });
+      expect(verify.SyncPlan?.Next).toBe('CopySegments');
+    });
+
     it('send a refused restore straight to a Fail state with the refusal, and anything else to JobFailed', () => {
       // Prepare
       const states = definitions.Restore.definition.States as Record<string, State>;

@@ -71,6 +71,11 @@ export interface ProtectedVolume {
   readonly inFlight?: InFlightEntry;
   /** Optimistic-concurrency version of the record; grows at every change. */
   readonly version: number;
+  /**
+   * True once `unprotectVolume` started removing the volume's items and a crash cut it short:
+   * no job may take the lease; re-running `unprotectVolume` finishes the removal.
+   */
+  readonly unprotecting?: boolean;
 }
 
 export interface ProtectRequest {
@@ -185,6 +190,32 @@ export interface JobRecord {
   readonly summary?: JsonValue;
 }
 
+export interface UnprotectRequest {
+  /**
+   * The caller will delete the restore points' secondary snapshots: their ids are recorded before
+   * anything is removed, so a re-run after a crash still hands every one of them back.
+   */
+  readonly deleteRestorePoints?: boolean;
+  /** Epoch milliseconds, to judge whether a lease is live; `Date.now()` when absent. */
+  readonly now?: number;
+}
+
+/** What `unprotectVolume` removed, and what it leaves to the caller. */
+export interface UnprotectResult {
+  /** False when there was nothing to remove: the volume was not protected, or a run already finished. */
+  readonly removed: boolean;
+  /** Restore points the chain held when the removal started. */
+  readonly restorePoints: number;
+  /**
+   * `S_k` of every restore point, oldest first. With `deleteRestorePoints` they are complete even
+   * after a crash and re-run, and the caller deletes them; otherwise they are kept (a re-run after
+   * a crash lists only the entries the crashed run had not removed yet).
+   */
+  readonly secondarySnapshotIds: string[];
+  /** The primary snapshot kept as the base of the next ListChangedBlocks (`P_head`): now unused. */
+  readonly basePrimarySnapshotId?: string;
+}
+
 export interface ChainStore {
   /**
    * Registers a volume for protection. Idempotent for the same size and config.
@@ -292,4 +323,17 @@ export interface ChainStore {
 
   /** The volume's job records, newest first. */
   listJobRecords(volumeId: string): Promise<JobRecord[]>;
+
+  // ── appended for unprotect ──────────────────────────────────────────────────────────────
+
+  /**
+   * Forgets a protected volume: removes its chain, DRL, verify runs and job records, META last.
+   * First marks META (`unprotecting`), after which no job can take the lease; a crash anywhere
+   * leaves a volume that is still protected but refuses jobs, and calling again finishes the
+   * removal. Snapshots are not touched: the caller deletes `secondarySnapshotIds` if asked to.
+   * Idempotent: once removed, a call answers `removed: false`.
+   * @throws VolumeBusyError while a run holds a live lease
+   * @throws SyncInFlightError while a DRL is live (a crashed sync the next sync recovers)
+   */
+  unprotectVolume(volumeId: string, request?: UnprotectRequest): Promise<UnprotectResult>;
 }

@@ -67,7 +67,8 @@ export async function driveSync(ctx: EngineContext, volumeId: string, runId: str
       volumeId, runId, fencingToken, primarySnapshotId: begun.primarySnapshotId, pointInTime: begun.pointInTime,
     });
     result.plan = plan;
-    if (stop('SyncPlan')) return result;
+    // Nothing changed since the head: SyncPlan ended the run (the machine's SyncChanged Choice).
+    if (stop('SyncPlan') || plan.skipped !== undefined) return result;
     for (const segment of plan.segments) {
       await copySegment(ctx, {
         volumeId, runId, fencingToken, seq: plan.seq, segment,
