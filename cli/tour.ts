@@ -188,7 +188,16 @@ export async function runTour(options: TourOptions): Promise<TourSummary> {
     const syncs: SyncSummary[] = [];
     const images = new Map<number, Map<number, string>>();
     const sync = async (): Promise<SyncSummary> => {
-      const summary = await runJob<SyncSummary>('Sync', { volumeId });
+      const result = await runJob<SyncSummary | { skipped: string }>('Sync', { volumeId });
+      const head = syncs.at(-1);
+      if ('skipped' in result) {
+        // Nothing changed since the head (the writes all landed before the previous sync's
+        // snapshot): no empty restore point is made, and the head still is the volume's image.
+        if (head === undefined) throw new Error(`the baseline sync was skipped (${result.skipped}): the tour cannot go on`);
+        output.say(`   nothing changed since restore point ${head.seq}: the sync made no new restore point`);
+        return head;
+      }
+      const summary = result;
       // P_seq is kept until the next sync replaces it: read its image now, from the emulator's store.
       images.set(summary.seq, await storedImage(cloud, summary.primarySnapshotId));
       syncs.push(summary);

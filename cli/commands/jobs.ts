@@ -25,6 +25,23 @@ export function renderVerify(report: VerifyReport): string {
   return lines.join('\n');
 }
 
+/** What the Sync machine ends with when it commits nothing (see infra/state-machines/sync-state-machine.ts). */
+interface SyncSkipped {
+  readonly skipped: 'busy' | 'unchanged';
+  readonly holder?: string;
+  readonly runId?: string;
+}
+
+function describeCommit(s: SyncSummary): string {
+  return `restore point ${s.seq} (${s.kind}) of ${s.volumeId}: copied ${s.blocks} blocks (${formatBlocks(s.blocks)})\n  secondary ${s.secondarySnapshotId}, from primary ${s.primarySnapshotId}`;
+}
+
+function describeSkip(volumeId: string, s: SyncSkipped): string {
+  return s.skipped === 'busy'
+    ? `no new restore point of ${volumeId}: run ${s.runId ?? '?'} of ${s.holder ?? '?'} holds the volume (the next sync catches up)`
+    : `no new restore point of ${volumeId}: nothing changed since the head restore point`;
+}
+
 /** The job commands. */
 export function jobCommands(): Command[] {
   const sync = new Command('sync')
@@ -33,8 +50,8 @@ export function jobCommands(): Command[] {
     .action(async (volumeId: string, _options: unknown, command: Command) =>
       withTarget(command, async (target, output) => {
         await requireProtected(target, volumeId);
-        const summary = await target.runJob<SyncSummary>('Sync', { volumeId }, output, 'sync');
-        output.result(summary, (s) => `restore point ${s.seq} (${s.kind}) of ${s.volumeId}: copied ${s.blocks} blocks (${formatBlocks(s.blocks)})\n  secondary ${s.secondarySnapshotId}, from primary ${s.primarySnapshotId}`);
+        const summary = await target.runJob<SyncSummary | SyncSkipped>('Sync', { volumeId }, output, 'sync');
+        output.result(summary, (s) => ('skipped' in s ? describeSkip(volumeId, s) : describeCommit(s)));
       }),
     );
 

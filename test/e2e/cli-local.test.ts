@@ -53,6 +53,7 @@ describe('ebs-cdp command line (local cloud)', () => {
       const atPointZero = await runCliJson<{ blocks: Record<string, string> }>(home, ['volume', 'digest', volumeId]);
       await runCliJson(home, ['volume', 'write', volumeId, '--blocks', '5-9,100']);
       const second = await runCliJson<{ seq: number; kind: string; blocks: number }>(home, ['sync', volumeId, '--local']);
+      const unchanged = await runCliJson<{ skipped?: string; seq?: number }>(home, ['sync', volumeId, '--local']);
       const points = await runCliJson<Array<{ seq: number; kind: string; blocks: number; trust: string }>>(home, ['points', volumeId, '--local']);
       const status = await runCliJson<{ headSeq: number; restorePoints: number; lease: unknown; lastSync: { status: string } }>(home, ['status', volumeId, '--local']);
       const restored = await runCliJson<{ newVolumeId: string; blocksWritten: number; restorePoint: { seq: number } }>(home, ['restore', volumeId, '--local', '--point', '0']);
@@ -62,6 +63,9 @@ describe('ebs-cdp command line (local cloud)', () => {
       expect(first.run.code).toBe(0);
       expect(first.json).toMatchObject({ seq: 0, kind: 'baseline', blocks: 40 });
       expect(second.json).toMatchObject({ seq: 1, kind: 'sync', blocks: 6 });
+      // Nothing was written since point 1: the sync commits no empty restore point.
+      expect(unchanged.run.code).toBe(0);
+      expect(unchanged.json).toEqual({ skipped: 'unchanged' });
       expect(points.json.map((p) => [p.seq, p.kind, p.blocks, p.trust])).toEqual([[0, 'baseline', 40, 'trusted'], [1, 'sync', 6, 'trusted']]);
       expect(status.json).toMatchObject({ headSeq: 1, restorePoints: 2, lease: null, lastSync: { status: 'succeeded' } });
       expect(restored.run.code).toBe(0);

@@ -136,10 +136,11 @@ export class Workload {
     return this.harness.volumeImage(volumeId, this.sizeGiB, this.touched);
   }
 
-  /** Runs the Sync machine; on success records the restore point's expected image. */
+  /** Runs the Sync machine; when it committed, records the restore point's expected image (a skip commits nothing). */
   async sync(options: Partial<RunStateMachineOptions> = {}): Promise<RunStateMachineResult> {
     const run = await runJob(this.harness, 'Sync', { volumeId: this.volumeId }, options);
-    if (run.status === 'SUCCEEDED') this.commit((run.output as SyncOutput).seq);
+    const output = run.output as Partial<SyncOutput> & { skipped?: string };
+    if (run.status === 'SUCCEEDED' && output.skipped === undefined && output.seq !== undefined) this.commit(output.seq);
     return run;
   }
 }
