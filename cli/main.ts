@@ -63,6 +63,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // The AWS SDK warns on every command that its releases after January 2027 need Node 22; the
+  // versions here are pinned, so on Node 20 that is noise in front of every answer. An explicit
+  // setting by the user wins.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: unknown) => {
