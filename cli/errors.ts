@@ -77,6 +77,7 @@ const KNOWN_ERRORS: Readonly<Record<string, { exitCode: ExitCode; hint: string }
   SnapshotNotFoundError: { exitCode: EXIT_CODES.notFound, hint: 'the snapshot is gone: list the restore points with ebs-cdp points <volume>' },
   NothingToVerifyError: { exitCode: EXIT_CODES.notFound, hint: 'run a sync first: ebs-cdp sync <volume>' },
   VolumeBusyError: { exitCode: EXIT_CODES.busy, hint: 'wait for the running job to finish (ebs-cdp status <volume> shows the lease), then retry' },
+  SyncInFlightError: { exitCode: EXIT_CODES.busy, hint: 'a crashed sync left its entry in flight: run ebs-cdp sync <volume> once (it recovers it), then retry' },
   VolumeAlreadyProtectedError: { exitCode: EXIT_CODES.usage, hint: 'unprotect it first, or protect it with the same settings' },
   SuspectRestorePointError: { exitCode: EXIT_CODES.usage, hint: 'pick a trusted point (ebs-cdp points <volume>), or pass --allow-suspect' },
   InvalidTimeError: { exitCode: EXIT_CODES.usage, hint: 'give a time like 2026-01-02T03:04:05Z' },

@@ -1,7 +1,7 @@
 /** `ebs-cdp protect` / `unprotect`: register a volume with ebs-cdp, or forget it (optionally with its restore points). */
 import { Command } from 'commander';
 import type { JsonValue, UnprotectResult } from '../../shared/core/ports/chain-store';
-import { SyncInFlightError } from '../../shared/aws/chain-store';
+import { SyncInFlightError } from '../../shared/aws/errors';
 import { InvalidVolumeError } from '../../shared/aws/errors';
 import type { EngineContext } from '../../shared/engine/context';
 import { PURPOSE_TAG, RESTORE_POINT_PURPOSE, VOLUME_ID_TAG } from '../../shared/engine/sync';

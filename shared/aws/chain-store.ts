@@ -69,6 +69,8 @@ import {
   ChainStoreInputError,
   ConcurrentUpdateError,
   LeaseLostError,
+  SyncInFlightError,
+  TooManyRestorePointsError,
   VerifyRunNotFoundError,
   VolumeAlreadyProtectedError,
   VolumeBusyError,
@@ -132,15 +134,6 @@ export const SECONDARY_NOT_STARTED = '';
  * (`snap-` + 17 hex digits, list overhead), so 12,000 take ≈300 KB of DynamoDB's 400 KB item.
  */
 export const UNPROTECT_MAX_RECORDED_SNAPSHOTS = 12_000;
-
-/**
- * `unprotectVolume` found a sync's entry in flight (a live DRL, its lease expired or released):
- * its secondary snapshot would be orphaned. The next sync recovers it (adopts or discards it).
- */
-export class SyncInFlightError extends EbsCdpError {}
-
-/** `unprotectVolume` was asked to hand back more snapshot ids than META can record. */
-export class TooManyRestorePointsError extends EbsCdpError {}
 
 /** Ids become key parts joined by `#`, so they must not hold one. */
 const ID_PATTERN = /^[A-Za-z0-9._:@/+=-]{1,256}$/;

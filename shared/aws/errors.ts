@@ -185,3 +185,12 @@ export class SwapFailedError extends EbsCdpError {
     this.rolledBack = args.rolledBack;
   }
 }
+
+/**
+ * `unprotectVolume` found a sync's entry in flight (a live DRL, its lease expired or released):
+ * its secondary snapshot would be orphaned. The next sync recovers it (adopts or discards it).
+ */
+export class SyncInFlightError extends EbsCdpError {}
+
+/** `unprotectVolume` was asked to hand back more snapshot ids than META can record. */
+export class TooManyRestorePointsError extends EbsCdpError {}

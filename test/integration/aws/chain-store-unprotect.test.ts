@@ -7,7 +7,7 @@
  *   META{unprotecting} ──► delete ENTRY, MAP, JOB, … (4 batches of ≤ 25) ──► delete META
  *   ╰─ commit point: jobs refused from here on ─╯                             ╰─ gone ─╯
  */
-import { SyncInFlightError } from '../../../shared/aws/chain-store';
+import { SyncInFlightError } from '../../../shared/aws/errors';
 import { VolumeBusyError, VolumeNotProtectedError } from '../../../shared/aws/errors';
 import type { Fence } from '../../../shared/core/ports/chain-store';
 import {
