@@ -49,21 +49,9 @@ import {
 } from './schemas';
 import { readRevisedCompareMap } from './verify-maps';
 
-// ── tags: how a re-run finds what an earlier attempt created ─────────────────────────────
-
-/** The protected volume a snapshot belongs to. */
-export const VOLUME_ID_TAG = 'ebs-cdp:volume-id';
-/** The run (execution name) that created it: a re-run of SyncBegin finds its `P_now` by it. */
-export const RUN_ID_TAG = 'ebs-cdp:run-id';
-/**
- * What a snapshot is for. Primary and secondary may share an account and Region, so the sweep
- * after a commit must tell the Sync job's primary snapshots from restore points by this tag.
- */
-export const PURPOSE_TAG = 'ebs-cdp:purpose';
-/** The restore point a secondary snapshot holds. */
-export const SEQ_TAG = 'ebs-cdp:seq';
-/** The entry kind (baseline, sync, fixup) of a secondary snapshot. */
-export const KIND_TAG = 'ebs-cdp:kind';
+// The tags live in tags.ts (shared with verify and restore); re-exported for existing imports.
+export { KIND_TAG, PURPOSE_TAG, RUN_ID_TAG, SEQ_TAG, VOLUME_ID_TAG } from './tags';
+import { KIND_TAG, PURPOSE_TAG, RUN_ID_TAG, SEQ_TAG, VERIFY_RUN_TAG, VOLUME_ID_TAG } from './tags';
 
 /** {@link PURPOSE_TAG} of the primary snapshots (`P_n`) the Sync job takes. */
 export const SYNC_PRIMARY_PURPOSE = 'sync-primary';
@@ -632,6 +620,13 @@ export async function jobFailed(ctx: EngineContext, rawInput: JobFailedInput): P
   const lease = volume.lease;
   const ours = lease !== undefined && (lease.fencingToken === input.fencingToken || lease.runId === runId);
   if (ours) await ctx.store.releaseLease(volumeId, { fencingToken: lease.fencingToken });
+  if (input.job === 'verify') {
+    // Only VerifyReport deletes a verify's P0; a run that failed before it would leak one
+    // primary snapshot per failure.
+    for (const p0 of await ctx.primary.lookup.findOwned([{ key: VERIFY_RUN_TAG, value: runId }])) {
+      await ctx.primary.snapshots.deleteSnapshot(p0.snapshotId);
+    }
+  }
   ctx.logger.error('job failed', { job: input.job, errorName, message, leaseReleased: ours });
   return { errorName, message, leaseReleased: ours };
 }

@@ -33,6 +33,7 @@ import { SnapshotNotReadyError } from './errors';
 import { FixupMissingError, NothingToVerifyError, ScanIncompleteError, VerifyBaseMovedError } from './verify-errors';
 import { allSegments, readVerifyMap, writeVerifyMap, writeVerifySegment } from './verify-maps';
 import { scanSegment } from './verify-scan';
+import { PURPOSE_TAG, VERIFY_RUN_TAG } from './tags';
 import {
   verifyBeginInputSchema,
   verifyFinishScanInputSchema,
@@ -46,11 +47,7 @@ import {
   type VerifyScanSegmentInput,
 } from './verify-schemas';
 
-/** Tag on `P0` naming the verify run that took it: a rerun of VerifyBegin finds it instead of taking another. */
-export const VERIFY_RUN_TAG = 'ebs-cdp:verify-run';
-
-/** Tag naming what a snapshot is for (shown in the console). */
-const PURPOSE_TAG = 'ebs-cdp:purpose';
+export { VERIFY_RUN_TAG } from './tags';
 
 /**
  * Attempts at listing `D0` while syncs keep deleting its base: each commit replaces the base, and a

@@ -6,6 +6,8 @@
 import { BLOCKS_PER_SEGMENT, volumeBlocks } from '../../../shared/core/constants';
 import type { ChainEntry } from '../../../shared/core/chain-entry';
 import { DeltaMap } from '../../../shared/core/delta-map';
+import { jobFailed } from '../../../shared/engine/sync';
+import { VERIFY_RUN_TAG } from '../../../shared/engine/tags';
 import { verifyBegin, verifyFinishScan, verifyPlan, verifyReport, verifyScanSegment, type VerifyFinishScanOutput, type VerifyReport } from '../../../shared/engine/verify';
 import { readVerifyMap } from '../../../shared/engine/verify-maps';
 import { ScanIncompleteError } from '../../../shared/engine/verify-errors';
@@ -181,6 +183,24 @@ describe('Verify job', () => {
       // Assess
       await expect(finishing).rejects.toBeInstanceOf(ScanIncompleteError);
       await expect(verifyFinishScan(harness.ctx, { volumeId, runId })).rejects.toThrow(/segments 1 were not scanned/);
+    }, 30_000);
+
+    it('leaves no P0 behind when the run fails before its report (JobFailed deletes it)', async () => {
+      // Prepare: a run that took P0 and then failed (the Catch path runs JobFailed)
+      const workload = await startWorkload(harness, SMALL_GIB);
+      await workload.write([0], 6);
+      await runSyncSteps(harness, workload);
+      const { volumeId } = workload;
+      const runId = 'verify-failed';
+      const begun = await verifyBegin(harness.ctx, { volumeId, runId, quick: false });
+      const p0 = begun.primarySnapshotId;
+      expect(harness.cloud.emulator.store.getSnapshot(p0)?.state).toBe('completed');
+
+      // Act
+      await jobFailed(harness.ctx, { volumeId, runId, job: 'verify', error: { Error: 'ScanIncompleteError', Cause: 'boom' } });
+
+      // Assess
+      expect(await harness.ctx.primary.lookup.findOwned([{ key: VERIFY_RUN_TAG, value: runId }])).toEqual([]);
     }, 30_000);
   });
 
