@@ -2,9 +2,9 @@
  * The one middy bundle around every state-machine task (STYLE.md, "Thin handlers"):
  *
  * ```
- *   event ──► injectLambdaContext ──► taskInput ──► task.run(input, context) ──► result
- *             (Powertools: Lambda      (zod parse;    (one engine step)
- *              context, resetKeys)      log keys)
+ *   event ──► injectLambdaContext ──► captureLambdaHandler ──► logMetrics ──► taskInput ──► task.run(input, context) ──► result
+ *             (Powertools: Lambda      (Tracer: X-Ray           (Metrics: a     (zod parse;    (one engine step)
+ *              context, resetKeys)      segment per task)        count per task) log keys)
  *                          ▲                                   │ throws
  *                          └──────────── taskErrors ◄──────────┘
  *                         (stable name, no stack, cause logged)
@@ -18,6 +18,10 @@
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { z } from 'zod';
 import { EbsCdpError } from '../shared/core/errors';
 
@@ -72,6 +76,10 @@ export interface TaskHandlerOptions<TContext> {
   context: TContext | ContextProvider<TContext>;
   /** The logger to enrich and write to; the module's shared logger when absent. */
   logger?: Logger;
+  /** Tracer (tests); the module's shared one when absent. */
+  tracer?: Tracer;
+  /** Metrics (tests); the module's shared one inside Lambda, none elsewhere. */
+  metrics?: Metrics;
 }
 
 /** A wrapped task: what Lambda invokes, and what the local runner calls in process. */
@@ -82,6 +90,24 @@ const SERVICE_NAME = 'ebs-cdp';
 
 /** Shared by every handler of one Lambda process, like the engine context. */
 const sharedLogger = new Logger({ serviceName: SERVICE_NAME });
+
+/** X-Ray segments per task; Powertools turns tracing off by itself outside Lambda. */
+const sharedTracer = new Tracer({ serviceName: SERVICE_NAME });
+
+/** EMF metrics (namespace from POWERTOOLS_METRICS_NAMESPACE, set by the stack). */
+const sharedMetrics = new Metrics({ serviceName: SERVICE_NAME });
+
+/**
+ * Metrics are flushed as EMF lines on stdout, which only CloudWatch reads: in the local runner,
+ * the CLI and tests they would be noise, so they are on only inside Lambda.
+ */
+function inLambda(): boolean {
+  return process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined;
+}
+
+/** Per-task outcome counts, dimension `task` (the alarms on failed executions sit on Step Functions' own metrics). */
+export const TASK_SUCCEEDED_METRIC = 'TaskSucceeded';
+export const TASK_FAILED_METRIC = 'TaskFailed';
 
 /** The logger the handlers write to unless given another. */
 export function taskLogger(): Logger {
@@ -236,8 +262,21 @@ export function createTaskHandler<TSchema extends z.ZodType, TResult, TContext>(
   const { context } = options;
   const provide: ContextProvider<TContext> = isProvider(context) ? context : () => Promise.resolve(context);
 
-  const wrapped = middy(async (input: z.output<TSchema>): Promise<TResult> => task.run(input, await provide()))
+  const metrics = options.metrics ?? (inLambda() ? sharedMetrics : undefined);
+  const count = (name: string): void => {
+    if (metrics === undefined) return;
+    metrics.addDimension('task', task.taskName);
+    metrics.addMetric(name, MetricUnit.Count, 1);
+  };
+  let handler = middy(async (input: z.output<TSchema>): Promise<TResult> => {
+    const result = await task.run(input, await provide());
+    count(TASK_SUCCEEDED_METRIC);
+    return result;
+  })
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(captureLambdaHandler(options.tracer ?? sharedTracer, { captureResponse: false }));
+  if (metrics !== undefined) handler = handler.use(logMetrics(metrics));
+  const wrapped = handler
     .use({
       name: 'taskInput',
       before: (request) => {
@@ -258,6 +297,7 @@ export function createTaskHandler<TSchema extends z.ZodType, TResult, TContext>(
       onError: (request) => {
         // Logged before mapping: the mapping cuts the stack, the log is where it must survive.
         logger.error(`${task.taskName} failed`, { error: request.error });
+        count(TASK_FAILED_METRIC);
         request.error = toTaskError(request.error, task.taskName, logKeysOf(request.event));
       },
     });

@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { EbsCdpError } from '../../../shared/core/errors';
 import {
@@ -183,6 +184,36 @@ describe('middleware', () => {
       // Assess
       expect([first, second]).toEqual(['built', 'built']);
       expect(build).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  describe('metrics', () => {
+    it('counts each invocation as TaskSucceeded or TaskFailed with the task as dimension, flushed as EMF', async () => {
+      // Prepare
+      const metrics = new Metrics({ namespace: 'ebs-cdp-test', serviceName: 'test' });
+      const ok = createTaskHandler(task(async () => ({ done: true })), { context: { name: 'x' }, logger: silent(), metrics });
+      const failing = createTaskHandler(
+        task(async () => {
+          throw new LeaseHeldElsewhereError('held');
+        }),
+        { context: { name: 'x' }, logger: silent(), metrics },
+      );
+      const logs = captureLogs();
+
+      // Act
+      try {
+        await ok({ volumeId: 'vol-1', runId: 'r' });
+        await failing({ volumeId: 'vol-1', runId: 'r' }).catch(() => undefined);
+      } finally {
+        logs.restore();
+      }
+
+      // Assess: one EMF document per invocation, each with its count under the task dimension.
+      const emf = logs.lines().filter((line) => '_aws' in line);
+      expect(emf.map((line) => [line.task, line.TaskSucceeded, line.TaskFailed])).toEqual([
+        ['FakeTask', 1, undefined],
+        ['FakeTask', undefined, 1],
+      ]);
     });
   });
 
