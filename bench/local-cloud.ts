@@ -26,9 +26,10 @@ import {
   type RestoreReport,
 } from '../shared/engine/restore';
 import { verifyBegin, verifyFinishScan, verifyPlan, verifyReport, verifyScanSegment, type VerifyReport } from '../shared/engine/verify';
-import { createChainTable, startLocalDynamoDb, type LocalDynamoDb } from '../local/dynamodb';
-import { startEmulator, type FaultConfig, type RunningEmulator } from '../local/emulator';
-import { Ec2Model, handleEc2Request } from '../local/emulator/ec2';
+import type { LocalDynamoDb } from '../local/dynamodb';
+import { startLocalCloudCore } from '../local/cloud';
+import type { FaultConfig, RunningEmulator } from '../local/emulator';
+import type { Ec2Model } from '../local/emulator/ec2';
 
 export const REGION = 'us-east-1';
 export const ZONE = 'us-east-1a';
@@ -129,21 +130,9 @@ export interface LocalCloud {
 
 /** Starts the emulator (in memory), dynalite and the chain table, and builds the engine contexts. */
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
-  let model: Ec2Model | undefined;
-  const emulator = await startEmulator({
-    faults: options.faults,
-    ec2: async (args) => {
-      const opened = await Ec2Model.open(args);
-      model = opened;
-      return { handle: (params) => handleEc2Request({ model: opened }, params), close: () => opened.close() };
-    },
-  });
-  if (model === undefined) throw new BenchSetupError('the emulator did not build its EC2 half');
-  const db = await startLocalDynamoDb();
-  const setup = db.client();
-  await createChainTable(setup, TABLE_NAME);
-  setup.destroy();
-  const endpoints = { region: REGION, ebsEndpoint: emulator.endpoint, ec2Endpoint: emulator.endpoint };
+  const core = await startLocalCloudCore({ faults: options.faults, chainTable: TABLE_NAME });
+  const { emulator, model, db } = core;
+  const endpoints = core.side;
   const config: EngineConfig = {
     chainTable: TABLE_NAME,
     primary: endpoints,
@@ -174,8 +163,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         context.close();
         client.destroy();
       }
-      await db.stop();
-      await emulator.stop();
+      await core.stop();
     },
   };
 }

@@ -23,9 +23,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { startEmulator, LOOPBACK_HOST, type RunningEmulator } from '../local/emulator';
-import { Ec2ApiError, Ec2Model, handleEc2Request } from '../local/emulator/ec2';
-import { createChainTable, startLocalDynamoDb, type LocalDynamoDb } from '../local/dynamodb';
+import { LOOPBACK_HOST, type RunningEmulator } from '../local/emulator';
+import { LOCAL_CHAIN_TABLE, LOCAL_REGION, LOCAL_ZONE, LocalCloudStartError, startLocalCloudCore, type LocalCloudCore } from '../local/cloud';
+import { Ec2ApiError, type Ec2Model } from '../local/emulator/ec2';
+import type { LocalDynamoDb } from '../local/dynamodb';
 import { runnerExecutions, startStepFunctions, type RunningStepFunctions } from '../local/stepfunctions';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DEFAULT_STACK_NAME } from './aws-jobs';
@@ -33,12 +34,8 @@ import { createEngineContext, silentLogger, type EngineContext } from '../shared
 import { EXIT_CODES, CliError, UnreachableError } from './errors';
 import { ModelWorkload } from './workload';
 
-/** Region and zone the local cloud pretends to be. */
-export const LOCAL_REGION = 'us-east-1';
-export const LOCAL_ZONE = 'us-east-1a';
-
-/** The chain table's name, as the CDK stack names it by default. */
-export const LOCAL_CHAIN_TABLE = 'ebs-cdp-chain';
+// Region, zone and table of the local cloud: defined with its core, re-exported for the commands.
+export { LOCAL_CHAIN_TABLE, LOCAL_REGION, LOCAL_ZONE };
 
 /** The state file of a running background local cloud. */
 export const STATE_FILE = 'local-cloud.json';
@@ -132,28 +129,14 @@ export class LocalCloudRunningError extends CliError {
  */
 export async function startLocalCloud(options: { dataDir?: string; emulatorPort?: number } = {}): Promise<LocalCloud> {
   const { dataDir } = options;
-  if (dataDir !== undefined) mkdirSync(path.join(dataDir, 'dynamodb'), { recursive: true });
-  let model: Ec2Model | undefined;
-  const emulator = await startEmulator({
-    port: options.emulatorPort,
-    dataDir: dataDir === undefined ? undefined : path.join(dataDir, 'emulator'),
-    ec2: async (args) => {
-      const opened = await Ec2Model.open(args);
-      model = opened;
-      return { handle: (params) => handleEc2Request({ model: opened }, params), close: () => opened.close() };
-    },
-  });
-  if (model === undefined) {
-    await emulator.stop();
-    throw new LocalCloudError('the emulator started without its EC2 half', 'report this as a bug of ebs-cdp');
-  }
-  const db = await startLocalDynamoDb({ path: dataDir === undefined ? undefined : path.join(dataDir, 'dynamodb') });
-  const setup = db.client();
+  let core: LocalCloudCore;
   try {
-    await createChainTable(setup, LOCAL_CHAIN_TABLE);
-  } finally {
-    setup.destroy();
+    core = await startLocalCloudCore({ dataDir, emulatorPort: options.emulatorPort });
+  } catch (error) {
+    if (error instanceof LocalCloudStartError) throw new LocalCloudError(error.message, 'report this as a bug of ebs-cdp', error);
+    throw error;
   }
+  const { emulator, model, db } = core;
   const workload = await listenWorkload(model);
   const base: LocalEndpoints = {
     emulator: emulator.endpoint,
@@ -181,8 +164,7 @@ export async function startLocalCloud(options: { dataDir?: string; emulatorPort?
         await stepFunctions.stop();
         jobContext.close();
         await workload.close();
-        await db.stop();
-        await emulator.stop();
+        await core.stop();
       })();
       return stopped;
     },
