@@ -7,7 +7,7 @@
  * ```
  *  ListStateMachines ─► ListTagsForResource (ebs-cdp:job, ebs-cdp:stack) ─► machine ARN per job
  *  StartExecution(name = runId, input) ─► DescribeExecution … (backoff 0.1 s → 5 s) ─► output | JobFailedError
- *                                         └ GetExecutionHistory (latest events): the state it is in, for the progress line
+ *                                         └ GetExecutionHistory: the state it is in and the blocks done of the plan, for the progress bar
  * ```
  */
 import { randomBytes } from 'node:crypto';
@@ -23,7 +23,7 @@ import {
 import { CHAIN_TABLE_TAG_KEY, JOB_TAG_KEY, STACK_TAG_KEY } from '../infra/job-tags';
 import type { JobName } from '../infra/state-machines';
 import { classifyError, CliError, EXIT_CODES, NotFoundError } from './errors';
-import { formatDuration, type Output } from './output';
+import { formatDuration, formatProgress, type Output } from './output';
 
 /** The jobs, as `infra/state-machines` names them. */
 const JOBS: readonly JobName[] = ['Sync', 'Verify', 'Restore', 'Prune'];
@@ -137,8 +137,8 @@ export const MAX_POLL_MS = 5_000;
  */
 const FOLLOW_LIMIT_MS = 25 * 3_600_000;
 
-/** Latest history events read for the progress line: enough to reach the newest TaskStateEntered. */
-const HISTORY_LOOKBACK_EVENTS = 20;
+/** History events per GetExecutionHistory page (the API's maximum). */
+const HISTORY_PAGE_EVENTS = 1_000;
 
 /** The pause after a poll that waited `previousMs`. */
 export function nextPollDelay(previousMs: number | undefined): number {
@@ -169,11 +169,70 @@ export interface RunExecutionOptions {
   readonly now?: () => number;
 }
 
-/** The Task state the execution entered last, from its newest history events; undefined if unknown. */
-async function currentState(sfn: SFNClient, executionArn: string): Promise<string | undefined> {
+/** What the progress line shows of a running execution. */
+export interface ExecutionProgress {
+  /** The Task state entered last. */
+  readonly state?: string;
+  /** Blocks the finished copy or scan items did (CopySegment `blocksWritten`, VerifyScanSegment `scanned`). */
+  readonly done: number;
+  /** Blocks the plan will copy (SyncPlan's or RestorePlan's `blocks`), once planned. */
+  readonly total?: number;
+}
+
+/** The history fields {@link progressFromHistory} reads (the SDK's HistoryEvent has them). */
+export interface ProgressEvent {
+  readonly stateEnteredEventDetails?: { readonly name?: string };
+  readonly stateExitedEventDetails?: { readonly name?: string; readonly output?: string };
+}
+
+/** Tasks whose output names the blocks a job will copy, and those whose items count done blocks. */
+const PLAN_TASKS = new Set(['SyncPlan', 'RestorePlan']);
+const ITEM_BLOCKS: Readonly<Record<string, string>> = { CopySegment: 'blocksWritten', VerifyScanSegment: 'scanned' };
+
+/**
+ * Block progress from an execution's history (oldest first): the plan's `blocks` is the total, and
+ * each finished Map item adds its blocks. A new plan (a sync that first finished a crashed run's
+ * copy, then planned its own) starts the count again. Task state names may carry a qualifier
+ * after a dot (`SnapshotStatus.Secondary`): the task is the part before it.
+ */
+export function progressFromHistory(events: readonly ProgressEvent[]): ExecutionProgress {
+  let state: string | undefined;
+  let done = 0;
+  let total: number | undefined;
+  for (const event of events) {
+    state = event.stateEnteredEventDetails?.name ?? state;
+    const exited = event.stateExitedEventDetails;
+    if (exited?.name === undefined || exited.output === undefined) continue;
+    const task = exited.name.split('.')[0];
+    let output: unknown;
+    try {
+      output = JSON.parse(exited.output);
+    } catch {
+      continue;
+    }
+    if (typeof output !== 'object' || output === null) continue;
+    const fields = output as Record<string, unknown>;
+    if (PLAN_TASKS.has(task) && typeof fields.blocks === 'number') {
+      total = fields.blocks;
+      done = 0;
+    }
+    const field = ITEM_BLOCKS[task];
+    if (field !== undefined && typeof fields[field] === 'number') done += fields[field] as number;
+  }
+  return { state, done, total };
+}
+
+/** The execution's progress, from its whole history; undefined if the history cannot be read. */
+async function readProgress(sfn: SFNClient, executionArn: string): Promise<ExecutionProgress | undefined> {
   try {
-    const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: HISTORY_LOOKBACK_EVENTS, includeExecutionData: false }));
-    return history.events?.find((event) => event.stateEnteredEventDetails?.name !== undefined)?.stateEnteredEventDetails?.name;
+    const events: ProgressEvent[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: HISTORY_PAGE_EVENTS, includeExecutionData: true, nextToken }));
+      events.push(...(page.events ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined);
+    return progressFromHistory(events);
   } catch {
     // The progress line is a nicety: a role without GetExecutionHistory still runs the job.
     return undefined;
@@ -212,8 +271,12 @@ export async function runJobExecution<T>(sfn: SFNClient, machineArn: string, job
         });
       }
       if (interactive) {
-        const state = await currentState(sfn, executionArn);
-        output?.streams.stdout.write(`\r\u001b[2K${formatExecutionProgress(label, described.status, state, now() - startedAt)}`);
+        const progress = await readProgress(sfn, executionArn);
+        const line =
+          progress !== undefined && (progress.total !== undefined || progress.done > 0)
+            ? formatProgress(`${label} ${progress.state ?? ''}`.trim(), progress.done, progress.total, now() - startedAt)
+            : formatExecutionProgress(label, described.status, progress?.state, now() - startedAt);
+        output?.streams.stdout.write(`\r\u001b[2K${line}`);
       }
       delay = nextPollDelay(delay);
       await sleep(delay);

@@ -398,6 +398,11 @@ export interface RunStateMachineOptions {
    * running execution, e.g. commit a sync during a verify's scan interval, deterministically.
    */
   readonly beforeTask?: (stateName: string, invocation: number) => Promise<void>;
+  /**
+   * Called after each task invocation's engine call succeeded, with its result: what a
+   * `TaskStateExited` history event carries on AWS (the local Step Functions endpoint records it).
+   */
+  readonly afterTask?: (stateName: string, result: unknown) => void;
   /** The handlers' Powertools logger; a silent one when absent. */
   readonly logger?: Logger;
 }
@@ -477,6 +482,7 @@ export async function runStateMachine(name: JobName, input: Record<string, unkno
           await options.beforeTask?.(stateName, invocation);
           const result = await task.run(parsed, context);
           crashIfDue(stateName, 'after', invocation);
+          options.afterTask?.(stateName, result);
           return result;
         },
       },

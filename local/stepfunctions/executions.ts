@@ -7,6 +7,7 @@
  * ```
  *  StartExecution ─► record RUNNING ─► run(job, input, runId = name) ─┬─► SUCCEEDED (output)
  *        │                   ▲ beforeTask(state): TaskStateEntered   ├─► FAILED (error, cause)
+ *        │                   │ afterTask(state, output): TaskStateExited │
  *  DescribeExecution ────────┘ (reads the record)                    └─► ABORTED (StopExecution)
  * ```
  */
@@ -30,7 +31,11 @@ export interface ExecutionEnd {
 export type RunExecution = (
   job: JobName,
   input: Record<string, unknown>,
-  options: { readonly runId: string; readonly beforeTask: (stateName: string) => Promise<void> },
+  options: {
+    readonly runId: string;
+    readonly beforeTask: (stateName: string) => Promise<void>;
+    readonly afterTask: (stateName: string, result: unknown) => void;
+  },
 ) => Promise<ExecutionEnd>;
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
@@ -40,9 +45,11 @@ export interface HistoryEvent {
   readonly id: number;
   readonly previousEventId: number;
   readonly timestamp: Date;
-  readonly type: 'ExecutionStarted' | 'TaskStateEntered' | 'ExecutionSucceeded' | 'ExecutionFailed' | 'ExecutionAborted';
+  readonly type: 'ExecutionStarted' | 'TaskStateEntered' | 'TaskStateExited' | 'ExecutionSucceeded' | 'ExecutionFailed' | 'ExecutionAborted';
   readonly executionStartedEventDetails?: { readonly input: string; readonly roleArn: string };
   readonly stateEnteredEventDetails?: { readonly name: string };
+  /** A Task state that finished, with its output (JSON) as AWS records it. */
+  readonly stateExitedEventDetails?: { readonly name: string; readonly output: string };
   readonly executionSucceededEventDetails?: { readonly output: string };
   readonly executionFailedEventDetails?: { readonly error?: string; readonly cause?: string };
   readonly executionAbortedEventDetails?: { readonly error?: string; readonly cause?: string };
@@ -179,6 +186,9 @@ export class ExecutionRegistry {
         beforeTask: async (stateName) => {
           if (record.stopRequested !== undefined) throw new ExecutionStoppedError(`execution ${executionName} was stopped`);
           addEvent(record, { type: 'TaskStateEntered', stateEnteredEventDetails: { name: stateName } });
+        },
+        afterTask: (stateName, result) => {
+          addEvent(record, { type: 'TaskStateExited', stateExitedEventDetails: { name: stateName, output: JSON.stringify(result ?? null) } });
         },
       })
       .then(

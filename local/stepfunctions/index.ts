@@ -16,8 +16,8 @@ export { LOCAL_ACCOUNT, startStepFunctions, type RunningStepFunctions, type Step
  * `$$.Execution.Name` is on AWS. `options` tunes the runner (shorter waits in tests).
  */
 export function runnerExecutions(context: EngineContext, options: Pick<RunStateMachineOptions, 'waitMs' | 'retryMs' | 'logger'> = {}): RunExecution {
-  return async (job, input, { runId, beforeTask }) => {
-    const result = await runStateMachine(job, input, { ...options, context, runId, beforeTask: (stateName) => beforeTask(stateName) });
+  return async (job, input, { runId, beforeTask, afterTask }) => {
+    const result = await runStateMachine(job, input, { ...options, context, runId, beforeTask: (stateName) => beforeTask(stateName), afterTask });
     return { status: result.status, output: result.output, error: result.error, cause: result.cause };
   };
 }

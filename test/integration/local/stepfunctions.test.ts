@@ -8,6 +8,7 @@
  *      ▲ DescribeExecution: RUNNING … SUCCEEDED { output } / FAILED { error, cause }
  * ```
  */
+import { progressFromHistory } from '../../../cli/aws-jobs';
 import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
@@ -122,6 +123,10 @@ describe('local Step Functions endpoint', () => {
         expect(latest.events).toHaveLength(1);
         expect(latest.events?.[0].type).toBe('ExecutionSucceeded');
         expect(latest.nextToken).toBeDefined();
+        // Finished Task states carry their output, as on AWS: the CLI's progress bar reads the
+        // plan's blocks and each copied segment's from them.
+        expect(events.find((e) => e.type === 'TaskStateExited' && e.stateExitedEventDetails?.name === 'SyncPlan')?.stateExitedEventDetails?.output).toMatch(/"blocks":3/);
+        expect(progressFromHistory(events)).toMatchObject({ done: 3, total: 3 });
       });
 
       it('reports a failed execution with the engine error name and its cause', async () => {

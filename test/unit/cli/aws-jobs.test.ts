@@ -7,6 +7,7 @@
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
+  type HistoryEvent,
   ListStateMachinesCommand,
   ListTagsForResourceCommand,
   SFNClient,
@@ -23,6 +24,8 @@ import {
   JobFailedError,
   MAX_POLL_MS,
   nextPollDelay,
+  progressFromHistory,
+  type ProgressEvent,
   runJobExecution,
   StackNotFoundError,
 } from '../../../cli/aws-jobs';
@@ -143,7 +146,60 @@ describe('aws-jobs', () => {
       // Assess
       expect(stdout.text).toContain('sync  RUNNING  CopySegment');
       expect(stdout.text.endsWith('\r\u001b[2K')).toBe(true);
-      expect(sfnMock.commandCalls(GetExecutionHistoryCommand)[0].args[0].input).toMatchObject({ reverseOrder: true });
+      expect(sfnMock.commandCalls(GetExecutionHistoryCommand)[0].args[0].input).toMatchObject({ includeExecutionData: true });
+    });
+
+    it('draws a block progress bar once the plan is known: blocks done of the plan, MiB/s and ETA', async () => {
+      // Prepare
+      sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:aws:states:eu-west-1:111122223333:execution:JobsSync-x:run' });
+      sfnMock.on(DescribeExecutionCommand).resolvesOnce({ status: 'RUNNING' }).resolves({ status: 'SUCCEEDED', output: '{}' });
+      const exited = (id: number, name: string, output: unknown): HistoryEvent => ({ id, type: 'TaskStateExited', timestamp: new Date(), stateExitedEventDetails: { name, output: JSON.stringify(output) } });
+      sfnMock.on(GetExecutionHistoryCommand).resolves({
+        events: [exited(2, 'SyncPlan', { seq: 1, blocks: 10 }), exited(4, 'CopySegment', { segment: 0, blocksWritten: 4 }), { id: 5, type: 'TaskStateEntered', timestamp: new Date(), stateEnteredEventDetails: { name: 'CopySegment' } }],
+      });
+      const stdout = buffer(true);
+      let clock = 0;
+
+      // Act
+      await runJobExecution(sfn, ARN('JobsSync-x'), 'Sync', { volumeId: 'vol-3' }, {
+        output: new Output(false, { stdout, stderr: buffer() }),
+        label: 'sync',
+        sleep: async () => undefined,
+        now: () => (clock += 1_000),
+      });
+
+      // Assess
+      expect(stdout.text).toMatch(/sync CopySegment \[#+-+\] 4\/10 blocks {2}[\d.]+ MiB\/s {2}ETA \d+s/);
+    });
+  });
+
+  describe('progressFromHistory', () => {
+    it('takes the plan as the total, adds each finished item, and restarts the count at a new plan', () => {
+      // Prepare: a sync that first finished a crashed run's copy (plan 6), then planned its own (plan 9)
+      const exited = (name: string, output: unknown): ProgressEvent => ({ stateExitedEventDetails: { name, output: JSON.stringify(output) } });
+      const events: ProgressEvent[] = [
+        exited('SyncPlan', { blocks: 6 }),
+        exited('CopySegment', { blocksWritten: 6 }),
+        exited('SnapshotStatus.Secondary', { status: 'COMPLETED' }),
+        exited('SyncPlan', { blocks: 9 }),
+        exited('CopySegment', { blocksWritten: 5 }),
+        { stateEnteredEventDetails: { name: 'CopySegment' } },
+        exited('CopySegment', { blocksWritten: 'not a number' }),
+      ];
+
+      // Act
+      const progress = progressFromHistory(events);
+
+      // Assess
+      expect(progress).toEqual({ state: 'CopySegment', done: 5, total: 9 });
+    });
+
+    it('counts a verify scan by the blocks its segments scanned, without a total', () => {
+      const progress = progressFromHistory([
+        { stateExitedEventDetails: { name: 'VerifyScanSegment', output: '{"segment":0,"scanned":7,"mismatches":0}' } },
+        { stateExitedEventDetails: { name: 'VerifyScanSegment', output: '{"segment":1,"scanned":3,"mismatches":1}' } },
+      ]);
+      expect(progress).toEqual({ state: undefined, done: 10, total: undefined });
     });
   });
 
