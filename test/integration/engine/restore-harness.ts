@@ -5,8 +5,6 @@
  * their state machines' order (the Wait/Choice loops as bounded polls).
  */
 import { DeltaMap } from '../../../shared/core/delta-map';
-import { RateLimiter } from '../../../shared/aws/rate-limiter';
-import { EbsSnapshotWriter } from '../../../shared/aws/snapshot-writer';
 import type { EngineContext } from '../../../shared/engine/context';
 import { completeSnapshot, copySegment, snapshotStatus, syncBegin, syncCommit, syncPlan } from '../../../shared/engine/sync';
 import {
@@ -37,20 +35,16 @@ export interface RestoreHarness {
   readonly engine: EngineHarness;
   readonly cloud: EngineHarness['cloud'];
   readonly context: EngineContext;
-  /** `context` with the restore's extra port: a writer on the primary side. */
+  /** The context the restore steps take (the engine context: it has the primary-side writer). */
   readonly restore: RestoreContext;
   stop(): Promise<void>;
 }
 
-/** The shared engine harness, plus the primary-side writer a delta restore writes its target with. */
+/** The shared engine harness; its context already carries the primary-side writer a delta restore needs. */
 export async function startRestoreHarness(): Promise<RestoreHarness> {
   const engine = await startEngineHarness();
   const { cloud, context } = engine;
-  const restore: RestoreContext = {
-    ...context,
-    primary: { ...context.primary, writer: new EbsSnapshotWriter(cloud.clients.ebs, { limiter: new RateLimiter({ timer: engine.timer }), timer: engine.timer }) },
-  };
-  return { engine, cloud, context, restore, stop: () => engine.stop() };
+  return { engine, cloud, context, restore: context, stop: () => engine.stop() };
 }
 
 // ── the workload ─────────────────────────────────────────────────────────────────────────
