@@ -33,6 +33,8 @@ export const DEFAULT_STACK_NAME = 'EbsCdpEngine';
 
 /** A job that ended without succeeding: carries the execution's error name and message. */
 export class JobFailedError extends CliError {
+  static override readonly errorName: string = 'JobFailedError';
+
   constructor(
     readonly job: JobName,
     readonly result: { readonly runId: string; readonly error?: string; readonly cause?: string },
@@ -61,7 +63,9 @@ function causeMessage(cause: string | undefined): string {
 }
 
 /** No (or not every) job machine of the stack was found in the Region (exit 3). */
-export class StackNotFoundError extends NotFoundError {}
+export class StackNotFoundError extends NotFoundError {
+  static override readonly errorName: string = 'StackNotFoundError';
+}
 
 /** What the stack's tags tell: each job's machine ARN and the chain table they work on. */
 export interface DeployedJobs {
@@ -157,7 +161,9 @@ export function newRunId(job: JobName): string {
 }
 
 /** The followed execution did not end within {@link FOLLOW_LIMIT_MS} (exit 1). */
-export class ExecutionStillRunningError extends CliError {}
+export class ExecutionStillRunningError extends CliError {
+  static override readonly errorName: string = 'ExecutionStillRunningError';
+}
 
 export interface RunExecutionOptions {
   /** Where the progress line goes (on a terminal only); none when absent (the tour tells its own story). */

@@ -12,7 +12,18 @@
  * | 4 | busy (another job holds the volume's lease; the local cloud is already running) |
  * | 5 | unreachable (AWS credentials or endpoint, the local cloud not running or not answering) |
  */
-import { EbsCdpError, type ErrorContext } from '../shared/core/errors';
+import { EbsCdpError, type ErrorContext, InvalidTimeError, RestorePointNotFoundError, RetentionError, SuspectRestorePointError } from '../shared/core/errors';
+import {
+  InvalidVolumeError,
+  SnapshotNotFoundError,
+  SyncInFlightError,
+  VolumeAlreadyProtectedError,
+  VolumeBusyError,
+  VolumeNotProtectedError,
+} from '../shared/core/ports/errors';
+import { NothingToVerifyError, RestoreRequestError } from '../shared/engine/errors';
+import { InvalidTaskInputError } from '../lambdas/errors';
+import { LocalDynamoDbError } from '../local/dynamodb';
 
 export const EXIT_CODES = {
   ok: 0,
@@ -27,6 +38,8 @@ export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
 
 /** An error of the command line itself: carries its exit code and the hint printed under it. */
 export class CliError extends EbsCdpError {
+  static override readonly errorName: string = 'CliError';
+
   readonly exitCode: ExitCode;
   /** What to do next, one sentence. */
   readonly hint?: string;
@@ -40,6 +53,8 @@ export class CliError extends EbsCdpError {
 
 /** Bad arguments or options (exit 2). */
 export class UsageError extends CliError {
+  static override readonly errorName: string = 'UsageError';
+
   constructor(message: string, hint?: string) {
     super(message, { exitCode: EXIT_CODES.usage, hint });
   }
@@ -47,6 +62,8 @@ export class UsageError extends CliError {
 
 /** A volume, restore point or file that does not exist (exit 3). */
 export class NotFoundError extends CliError {
+  static override readonly errorName: string = 'NotFoundError';
+
   constructor(message: string, hint?: string, context: ErrorContext = {}) {
     super(message, { ...context, exitCode: EXIT_CODES.notFound, hint });
   }
@@ -54,6 +71,8 @@ export class NotFoundError extends CliError {
 
 /** The local cloud is not running, or AWS is not reachable with these credentials (exit 5). */
 export class UnreachableError extends CliError {
+  static override readonly errorName: string = 'UnreachableError';
+
   constructor(message: string, hint?: string, context: ErrorContext = {}) {
     super(message, { ...context, exitCode: EXIT_CODES.unreachable, hint });
   }
@@ -61,6 +80,8 @@ export class UnreachableError extends CliError {
 
 /** A job failed or a check did not hold (exit 1). */
 export class CheckFailedError extends CliError {
+  static override readonly errorName: string = 'CheckFailedError';
+
   constructor(message: string, hint?: string, context: ErrorContext = {}) {
     super(message, { ...context, exitCode: EXIT_CODES.checkFailed, hint });
   }
@@ -69,21 +90,24 @@ export class CheckFailedError extends CliError {
 /** What to do when AWS refuses the credentials it was given. */
 const REFRESH_CREDENTIALS = 'refresh the AWS credentials (aws sso login, or new keys), check --profile, or use --local';
 
-/** Exit code and hint of the typed errors raised below the CLI, by their stable `name`. */
+/**
+ * Exit code and hint of the typed errors raised below the CLI, by their stable `name`: ours keyed
+ * by `X.errorName` (never retyped), the SDK's and AWS's by the names they throw.
+ */
 const KNOWN_ERRORS: Readonly<Record<string, { exitCode: ExitCode; hint: string }>> = {
-  VolumeNotProtectedError: { exitCode: EXIT_CODES.notFound, hint: 'protect it first: ebs-cdp protect <volume>' },
-  RestorePointNotFoundError: { exitCode: EXIT_CODES.notFound, hint: 'list the restore points with: ebs-cdp points <volume>' },
-  InvalidVolumeError: { exitCode: EXIT_CODES.notFound, hint: 'check the volume id (ebs-cdp volume list --local lists local volumes)' },
-  SnapshotNotFoundError: { exitCode: EXIT_CODES.notFound, hint: 'the snapshot is gone: list the restore points with ebs-cdp points <volume>' },
-  NothingToVerifyError: { exitCode: EXIT_CODES.notFound, hint: 'run a sync first: ebs-cdp sync <volume>' },
-  VolumeBusyError: { exitCode: EXIT_CODES.busy, hint: 'wait for the running job to finish (ebs-cdp status <volume> shows the lease), then retry' },
-  SyncInFlightError: { exitCode: EXIT_CODES.busy, hint: 'a crashed sync left its entry in flight: run ebs-cdp sync <volume> once (it recovers it), then retry' },
-  VolumeAlreadyProtectedError: { exitCode: EXIT_CODES.usage, hint: 'unprotect it first, or protect it with the same settings' },
-  SuspectRestorePointError: { exitCode: EXIT_CODES.usage, hint: 'pick a trusted point (ebs-cdp points <volume>), or pass --allow-suspect' },
-  InvalidTimeError: { exitCode: EXIT_CODES.usage, hint: 'give a time like 2026-01-02T03:04:05Z' },
-  RetentionError: { exitCode: EXIT_CODES.usage, hint: 'the head restore point is never pruned; check the retention settings of ebs-cdp protect' },
-  RestoreRequestError: { exitCode: EXIT_CODES.usage, hint: 'check the restore options (ebs-cdp restore --help)' },
-  TaskInputError: { exitCode: EXIT_CODES.usage, hint: 'check the arguments (ebs-cdp <command> --help)' },
+  [VolumeNotProtectedError.errorName]: { exitCode: EXIT_CODES.notFound, hint: 'protect it first: ebs-cdp protect <volume>' },
+  [RestorePointNotFoundError.errorName]: { exitCode: EXIT_CODES.notFound, hint: 'list the restore points with: ebs-cdp points <volume>' },
+  [InvalidVolumeError.errorName]: { exitCode: EXIT_CODES.notFound, hint: 'check the volume id (ebs-cdp volume list --local lists local volumes)' },
+  [SnapshotNotFoundError.errorName]: { exitCode: EXIT_CODES.notFound, hint: 'the snapshot is gone: list the restore points with ebs-cdp points <volume>' },
+  [NothingToVerifyError.errorName]: { exitCode: EXIT_CODES.notFound, hint: 'run a sync first: ebs-cdp sync <volume>' },
+  [VolumeBusyError.errorName]: { exitCode: EXIT_CODES.busy, hint: 'wait for the running job to finish (ebs-cdp status <volume> shows the lease), then retry' },
+  [SyncInFlightError.errorName]: { exitCode: EXIT_CODES.busy, hint: 'a crashed sync left its entry in flight: run ebs-cdp sync <volume> once (it recovers it), then retry' },
+  [VolumeAlreadyProtectedError.errorName]: { exitCode: EXIT_CODES.usage, hint: 'unprotect it first, or protect it with the same settings' },
+  [SuspectRestorePointError.errorName]: { exitCode: EXIT_CODES.usage, hint: 'pick a trusted point (ebs-cdp points <volume>), or pass --allow-suspect' },
+  [InvalidTimeError.errorName]: { exitCode: EXIT_CODES.usage, hint: 'give a time like 2026-01-02T03:04:05Z' },
+  [RetentionError.errorName]: { exitCode: EXIT_CODES.usage, hint: 'the head restore point is never pruned; check the retention settings of ebs-cdp protect' },
+  [RestoreRequestError.errorName]: { exitCode: EXIT_CODES.usage, hint: 'check the restore options (ebs-cdp restore --help)' },
+  [InvalidTaskInputError.errorName]: { exitCode: EXIT_CODES.usage, hint: 'check the arguments (ebs-cdp <command> --help)' },
   CredentialsProviderError: { exitCode: EXIT_CODES.unreachable, hint: 'configure AWS credentials (--profile, or aws configure), or use --local' },
   // The credentials were found but AWS refused them (wrong keys, expired session, SSO not logged in).
   UnrecognizedClientException: { exitCode: EXIT_CODES.unreachable, hint: REFRESH_CREDENTIALS },
@@ -95,7 +119,7 @@ const KNOWN_ERRORS: Readonly<Record<string, { exitCode: ExitCode; hint: string }
   TokenProviderError: { exitCode: EXIT_CODES.unreachable, hint: REFRESH_CREDENTIALS },
   AccessDeniedException: { exitCode: EXIT_CODES.unreachable, hint: 'these credentials lack a permission the command needs: see "Against AWS" in cli/README.md for the calls it makes' },
   StateMachineDoesNotExist: { exitCode: EXIT_CODES.notFound, hint: 'deploy the stack (npx cdk deploy) in this Region, or pass the --region and --stack it is deployed in' },
-  LocalDynamoDbError: { exitCode: EXIT_CODES.unreachable, hint: 'restart the local cloud: ebs-cdp local stop && ebs-cdp local start' },
+  [LocalDynamoDbError.errorName]: { exitCode: EXIT_CODES.unreachable, hint: 'restart the local cloud: ebs-cdp local stop && ebs-cdp local start' },
 };
 
 /** Node's socket errors: the endpoint is not there. */
@@ -136,7 +160,7 @@ export function classifyError(error: unknown): ErrorReport {
   if (code !== undefined) {
     return {
       exitCode: EXIT_CODES.unreachable,
-      name: 'UnreachableError',
+      name: UnreachableError.errorName,
       message: `${message || code}: the endpoint did not answer`,
       hint: 'start the local cloud (ebs-cdp local start) when using --local, or check your network and --region',
     };

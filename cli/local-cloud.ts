@@ -108,6 +108,8 @@ export interface LocalCloud {
 
 /** The local cloud failed to start or stop (exit 5: the local cloud is unreachable). */
 export class LocalCloudError extends CliError {
+  static override readonly errorName: string = 'LocalCloudError';
+
   constructor(message: string, hint: string, cause?: unknown) {
     super(message, { exitCode: EXIT_CODES.unreachable, hint, cause });
   }
@@ -115,6 +117,8 @@ export class LocalCloudError extends CliError {
 
 /** The local cloud is already running (exit 4: busy). */
 export class LocalCloudRunningError extends CliError {
+  static override readonly errorName: string = 'LocalCloudRunningError';
+
   constructor(state: LocalCloudState) {
     super(`the local cloud is already running (pid ${state.pid}, emulator ${state.emulator})`, {
       exitCode: EXIT_CODES.busy,

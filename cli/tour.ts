@@ -18,6 +18,7 @@
 import * as path from 'node:path';
 import { volumeBlocks } from '../shared/core/constants';
 import type { ChainEntry } from '../shared/core/chain-entry';
+import { SuspectRestorePointError } from '../shared/core/errors';
 import type { SuspectMark } from '../shared/core/ports/chain-store';
 import type { EngineContext } from '../shared/engine/context';
 import type { JobName } from '../infra/state-machines';
@@ -264,7 +265,7 @@ export async function runTour(options: TourOptions): Promise<TourSummary> {
     const target = [...chain].reverse().find((entry) => !suspectSeqs.has(entry.seq) && entry.seq < Math.min(...suspectSeqs));
     if (target === undefined) throw new CheckFailedError('no trusted restore point before the damage', 'report this as a bug of the tour');
     const refusal = await refusalOf(runJob<RestoreReport>('Restore', { volumeId, seq: previous.seq }));
-    check(`a suspect point (${previous.seq}) is refused without --allow-suspect`, refusal === 'SuspectRestorePointError', refusal);
+    check(`a suspect point (${previous.seq}) is refused without --allow-suspect`, refusal === SuspectRestorePointError.errorName, refusal);
     const restored = await runJob<RestoreReport>('Restore', { volumeId, seq: target.seq });
     const restoredVolumeId = restored.newVolumeId;
     if (restoredVolumeId === undefined) throw new CheckFailedError(`the restore of point ${target.seq} made no volume: ${restored.refused?.message ?? ''}`);

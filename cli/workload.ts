@@ -128,6 +128,8 @@ export class HttpWorkload implements WorkloadPort {
 
 /** A workload call the local cloud refused (e.g. an unknown volume: `code` is EC2's error code). */
 export class WorkloadRequestError extends EbsCdpError {
+  static override readonly errorName: string = 'WorkloadRequestError';
+
   constructor(
     message: string,
     readonly code?: string,

@@ -121,7 +121,9 @@ export type VolumeSelector = ProtectionConfig['volumes'][number];
 export type TagSelector = z.output<typeof tagSelector>;
 
 /** The config file is missing, is not JSON, or does not match the schema. */
-export class ProtectionConfigFileError extends EbsCdpError {}
+export class ProtectionConfigFileError extends EbsCdpError {
+  static override readonly errorName: string = 'ProtectionConfigFileError';
+}
 
 /**
  * Validates a parsed config file and applies the defaults.

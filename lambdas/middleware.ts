@@ -24,29 +24,9 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { z } from 'zod';
 import { EbsCdpError } from '../shared/core/errors';
+import { InternalTaskError, InvalidTaskInputError, TransientTaskError } from './errors';
 
-/** The task's input does not match its schema. Never retried: the same input fails the same way. */
-export class InvalidTaskInputError extends EbsCdpError {
-  /** One line per issue: `path: message`. */
-  readonly issues: readonly string[];
-
-  constructor(taskName: string, issues: readonly string[], context: { volumeId?: string; cause?: unknown } = {}) {
-    super(`${taskName} input is invalid: ${issues.join('; ')}`, context);
-    this.issues = issues;
-  }
-}
-
-/**
- * An error the code did not type (a bug, or an exception no adapter translates). Its original
- * name and message are in this message; its stack and cause are in the task's log.
- */
-export class InternalTaskError extends EbsCdpError {}
-
-/**
- * An AWS SDK error the SDK itself marks as transient (throttling, 5xx, a dropped connection)
- * that escaped the adapters after the SDK's own retries: Step Functions retries it with backoff.
- */
-export class TransientTaskError extends EbsCdpError {}
+export { InternalTaskError, InvalidTaskInputError, TransientTaskError };
 
 /** The fields of a Lambda context Powertools and the log lines read. */
 export interface LambdaContextLike {

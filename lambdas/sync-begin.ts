@@ -1,7 +1,7 @@
-/** `SyncBegin`: takes the volume lease, recovers a crashed run's entry in flight, takes `P_now`. */
+/** `SyncBegin`: takes the volume lease (or answers `busy`), recovers a crashed run's entry in flight, takes `P_now`. */
 import { syncBeginInputSchema } from '../shared/engine/schemas';
-import { syncBegin } from '../shared/engine/sync';
+import { syncBeginTask } from '../shared/engine/sync';
 import { engineTask, lambdaHandler } from './engine-task';
 
-export const task = engineTask('SyncBegin', syncBeginInputSchema, syncBegin);
+export const task = engineTask('SyncBegin', syncBeginInputSchema, syncBeginTask);
 export const handler = lambdaHandler(task);

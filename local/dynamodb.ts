@@ -58,7 +58,9 @@ export interface LocalDynamoDb {
 }
 
 /** The local DynamoDB did not start or did not create its table. */
-export class LocalDynamoDbError extends EbsCdpError {}
+export class LocalDynamoDbError extends EbsCdpError {
+  static override readonly errorName: string = 'LocalDynamoDbError';
+}
 
 /**
  * Starts dynalite on loopback.

@@ -74,7 +74,9 @@ export interface LocalDefinition {
 }
 
 /** The template does not hold what the runner expects (a machine, a function's task, an intrinsic). */
-export class RunnerDefinitionError extends EbsCdpError {}
+export class RunnerDefinitionError extends EbsCdpError {
+  static override readonly errorName: string = 'RunnerDefinitionError';
+}
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -367,7 +369,9 @@ export function localDefinitions(options: LocalDefinitionsOptions = {}): Record<
 // ── running ──────────────────────────────────────────────────────────────────────────────
 
 /** Thrown by the crash-injection hook: a task that died at a boundary. */
-export class InjectedCrashError extends EbsCdpError {}
+export class InjectedCrashError extends EbsCdpError {
+  static override readonly errorName: string = 'InjectedCrashError';
+}
 
 /**
  * Makes the `atTask`-th task invocation of the execution (1-based, Map items included, JobFailed

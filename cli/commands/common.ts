@@ -3,7 +3,7 @@
  * command's duration and closed after it (so the process can exit without dangling sockets).
  */
 import type { Command } from 'commander';
-import { VolumeNotProtectedError } from '../../shared/aws/errors';
+import { VolumeNotProtectedError } from '../../shared/core/ports/errors';
 import type { ProtectedVolume } from '../../shared/core/ports/chain-store';
 import { NotFoundError } from '../errors';
 import { Output } from '../output';

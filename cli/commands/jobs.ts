@@ -10,7 +10,9 @@ import { formatBlocks } from '../output';
 import { requireProtected, withTarget } from './common';
 
 /** Exit 1 when a verify found damage, even repaired: a script must hear about it. */
-export class DamageFoundError extends CheckFailedError {}
+export class DamageFoundError extends CheckFailedError {
+  static override readonly errorName: string = 'DamageFoundError';
+}
 
 export function renderVerify(report: VerifyReport): string {
   const lines = [

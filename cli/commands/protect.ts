@@ -1,8 +1,8 @@
 /** `ebs-cdp protect` / `unprotect`: register a volume with ebs-cdp, or forget it (optionally with its restore points). */
 import { Command } from 'commander';
 import type { JsonValue, UnprotectResult } from '../../shared/core/ports/chain-store';
-import { SyncInFlightError } from '../../shared/aws/errors';
-import { InvalidVolumeError } from '../../shared/aws/errors';
+import { SyncInFlightError } from '../../shared/core/ports/errors';
+import { InvalidVolumeError } from '../../shared/core/ports/errors';
 import type { EngineContext } from '../../shared/engine/context';
 import { PURPOSE_TAG, RESTORE_POINT_PURPOSE, VOLUME_ID_TAG } from '../../shared/engine/sync';
 import { parseRetention, parseSchedule, parseVolumeId, type RetentionPolicy } from '../arguments';

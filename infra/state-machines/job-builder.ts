@@ -16,6 +16,16 @@ import type { Construct } from 'constructs';
 import { SNAPSHOT_BLOCK_RATE } from '../../shared/aws/rate-limiter';
 import { DEFAULT_TUNING } from '../../shared/engine/context';
 import type { TaskName } from '../../lambdas/task-names';
+import { TransientTaskError } from '../../lambdas/errors';
+import {
+  BatchRetryExhaustedError,
+  ConcurrentUpdateError,
+  EbsServiceError,
+  SnapshotLimitError,
+  SnapshotWaitTimeoutError,
+  ThrottledError,
+} from '../../shared/core/ports/errors';
+import { WaitTimeoutError } from '../../shared/engine/errors';
 
 /**
  * Segments in flight at once (every Map's MaxConcurrency). All items of one Map read one source
@@ -33,12 +43,12 @@ export const SEGMENT_MAX_CONCURRENCY = SNAPSHOT_BLOCK_RATE / DEFAULT_TUNING.acco
  * task is idempotent (ARCHITECTURE.md), so running one again is always safe.
  */
 export const TRANSIENT_ERRORS: readonly string[] = [
-  'ThrottledError',
-  'EbsServiceError',
-  'SnapshotLimitError',
-  'ConcurrentUpdateError',
-  'BatchRetryExhaustedError',
-  'TransientTaskError',
+  ThrottledError.errorName,
+  EbsServiceError.errorName,
+  SnapshotLimitError.errorName,
+  ConcurrentUpdateError.errorName,
+  BatchRetryExhaustedError.errorName,
+  TransientTaskError.errorName,
   'States.Timeout',
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
@@ -227,7 +237,7 @@ export class JobBuilder {
     });
     const exhausted = new sfn.Pass(this.scope, `${props.id}WaitExhausted`, {
       result: sfn.Result.fromObject({
-        Error: 'SnapshotWaitTimeoutError',
+        Error: SnapshotWaitTimeoutError.errorName,
         Cause: `the ${props.side} snapshot did not complete within ${this.maxPolls} polls ${this.pollSeconds} s apart`,
       }),
       resultPath: ERROR_PATH,
@@ -261,7 +271,7 @@ export class JobBuilder {
     });
     const exhausted = new sfn.Pass(this.scope, `${props.id}WaitExhausted`, {
       result: sfn.Result.fromObject({
-        Error: 'WaitTimeoutError',
+        Error: WaitTimeoutError.errorName,
         Cause: `${props.id} did not complete within ${this.maxPolls} polls ${this.pollSeconds} s apart`,
       }),
       resultPath: ERROR_PATH,

@@ -19,11 +19,12 @@
  */
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { RESTORE_REFUSALS } from '../../shared/engine/restore-errors';
+import { InvalidTaskInputError } from '../../lambdas/errors';
+import { RESTORE_REFUSALS } from '../../shared/engine/errors';
 import { ERROR_PATH, JobBuilder, type JobBuilderProps } from './job-builder';
 
 /** Error names that make a restore request refused rather than failed: nothing was changed. */
-export const RESTORE_REFUSAL_ERRORS: readonly string[] = [...RESTORE_REFUSALS, 'InvalidTaskInputError'];
+export const RESTORE_REFUSAL_ERRORS: readonly string[] = [...RESTORE_REFUSALS, InvalidTaskInputError.errorName];
 
 /** Builds the Restore machine's definition. */
 export function restoreDefinition(scope: Construct, props: Omit<JobBuilderProps, 'job'>): sfn.IChainable {

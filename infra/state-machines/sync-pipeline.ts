@@ -16,10 +16,7 @@
  */
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { ERROR_PATH, JobBuilder } from './job-builder';
-
-/** What SyncBegin throws when another run holds the volume's lease (shared/aws/errors.ts). */
-export const BUSY_ERROR = 'VolumeBusyError';
+import { JobBuilder } from './job-builder';
 
 export interface SyncPipelineProps {
   /**
@@ -30,8 +27,9 @@ export interface SyncPipelineProps {
   /** Where the pipeline goes after the commit. */
   readonly next: sfn.IChainable;
   /**
-   * Where SyncBegin's `VolumeBusyError` goes (the error at `$.error`) instead of the failure tail:
-   * the Sync machine's skip. Absent (Verify's fix-up): busy fails the job like any other error.
+   * Where a busy volume goes: SyncBegin is asked to answer `action: 'busy'` (with the holder's
+   * fields at `$.begin`) instead of throwing `VolumeBusyError`: the Sync machine's skip. Absent
+   * (Verify's fix-up): busy throws and fails the job like any other error.
    */
   readonly onBusy?: sfn.IChainable;
   /**
@@ -50,12 +48,9 @@ export function syncPipeline(scope: Construct, job: JobBuilder, props: SyncPipel
   const volumeId = sfn.JsonPath.stringAt('$.volumeId');
   const runId = JobBuilder.runId;
 
-  const begin = job.lambda('SyncBegin', 'SyncBegin', { volumeId, runId }, { resultPath: '$.begin', catchErrors: props.onBusy === undefined });
-  if (props.onBusy !== undefined) {
-    // Before the catch-all: Catchers are tried in order.
-    begin.addCatch(props.onBusy, { errors: [BUSY_ERROR], resultPath: ERROR_PATH });
-    job.catchInto(begin);
-  }
+  const beginPayload: Record<string, unknown> = { volumeId, runId };
+  if (props.onBusy !== undefined) beginPayload.onBusy = 'skip';
+  const begin = job.lambda('SyncBegin', 'SyncBegin', beginPayload, { resultPath: '$.begin' });
 
   const commit = job.lambda('SyncCommit', 'SyncCommit', {
     volumeId,
@@ -120,12 +115,19 @@ export function syncPipeline(scope: Construct, job: JobBuilder, props: SyncPipel
       .otherwise(copy));
   }
 
-  begin.next(job.waitForSnapshot({
+  const waitPrimary = job.waitForSnapshot({
     id: 'PrimarySnapshot',
     stateName: 'SnapshotStatus',
     snapshotIdPath: '$.begin.primarySnapshotId',
     side: 'primary',
     next: plan,
-  }));
+  });
+  if (props.onBusy === undefined) {
+    begin.next(waitPrimary);
+  } else {
+    begin.next(new sfn.Choice(scope, 'SyncBusy')
+      .when(sfn.Condition.stringEquals('$.begin.action', 'busy'), props.onBusy)
+      .otherwise(waitPrimary));
+  }
   return begin;
 }

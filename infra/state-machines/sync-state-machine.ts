@@ -13,17 +13,8 @@
  */
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { ERROR_PATH, JobBuilder, type JobBuilderProps } from './job-builder';
+import { JobBuilder, type JobBuilderProps } from './job-builder';
 import { syncPipeline } from './sync-pipeline';
-
-/**
- * Positions of the holder's run id and name among the space-separated words of VolumeBusyError's
- * message: `volume <id> is busy: run <runId> of <holder> holds its lease until …`. A Lambda
- * error reaches Step Functions as `{ errorType, errorMessage, trace }` only, so the message is
- * where they are; `test/e2e/sync-crash.e2e.test.ts` fails if its wording moves them.
- */
-export const BUSY_MESSAGE_RUN_ID_WORD = 5;
-export const BUSY_MESSAGE_HOLDER_WORD = 7;
 
 /** Builds the Sync machine's definition. */
 export function syncDefinition(scope: Construct, props: Omit<JobBuilderProps, 'job'>): sfn.IChainable {
@@ -32,21 +23,16 @@ export function syncDefinition(scope: Construct, props: Omit<JobBuilderProps, 'j
   return syncPipeline(scope, job, { next: done, onBusy: busySkip(scope), onUnchanged: unchangedSkip(scope) });
 }
 
-/** `$.error` (VolumeBusyError) ─► its parsed cause ─► `{ skipped: 'busy', holder, runId }` ─► Succeed. */
+/** `$.begin` = `{ action: 'busy', holder, holderRunId }` ─► `{ skipped: 'busy', holder, runId }` ─► Succeed. */
 function busySkip(scope: Construct): sfn.IChainable {
-  const cause = new sfn.Pass(scope, 'SyncBusyCause', {
-    parameters: { cause: sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt(`${ERROR_PATH}.Cause`)) },
-    resultPath: '$.busy',
-  });
-  const words = sfn.JsonPath.stringSplit(sfn.JsonPath.stringAt('$.busy.cause.errorMessage'), ' ');
   const skipped = new sfn.Pass(scope, 'SyncSkippedBusy', {
     parameters: {
       skipped: 'busy',
-      holder: sfn.JsonPath.arrayGetItem(words, BUSY_MESSAGE_HOLDER_WORD),
-      runId: sfn.JsonPath.arrayGetItem(words, BUSY_MESSAGE_RUN_ID_WORD),
+      holder: sfn.JsonPath.stringAt('$.begin.holder'),
+      runId: sfn.JsonPath.stringAt('$.begin.holderRunId'),
     },
   });
-  return cause.next(skipped).next(new sfn.Succeed(scope, 'SyncSkipped.Busy'));
+  return skipped.next(new sfn.Succeed(scope, 'SyncSkipped.Busy'));
 }
 
 /** `$.plan` = `{ skipped: 'unchanged', … }` ─► `{ skipped: 'unchanged' }` ─► Succeed. */

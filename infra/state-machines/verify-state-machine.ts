@@ -14,10 +14,11 @@ import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { JobBuilder, type JobBuilderProps } from './job-builder';
+import { VolumeBusyError } from '../../shared/core/ports/errors';
 import { syncPipeline } from './sync-pipeline';
 
-/** The chain store's error when another run holds the volume lease (`shared/aws/errors.ts`). */
-const VOLUME_BUSY_ERROR = 'VolumeBusyError';
+/** The chain store's error when another run holds the volume lease. */
+const VOLUME_BUSY_ERROR = VolumeBusyError.errorName;
 
 /** First look after 10 s, doubling up to a minute: a sync's commit is minutes away at most. */
 const LEASE_RETRY_INTERVAL = Duration.seconds(10);

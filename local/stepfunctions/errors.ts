@@ -24,6 +24,8 @@ export const CLIENT_ERROR_STATUS = 400;
 
 /** A refused Step Functions call: `code` is the exception's name as the SDK raises it. */
 export class StepFunctionsApiError extends EbsCdpError {
+  static override readonly errorName: string = 'StepFunctionsApiError';
+
   readonly status = CLIENT_ERROR_STATUS;
 
   constructor(

@@ -84,7 +84,9 @@ export interface ExecutionRecord {
 }
 
 /** Thrown into a running execution at its next Task state after StopExecution. */
-export class ExecutionStoppedError extends EbsCdpError {}
+export class ExecutionStoppedError extends EbsCdpError {
+  static override readonly errorName: string = 'ExecutionStoppedError';
+}
 
 export interface ExecutionRegistryOptions {
   readonly run: RunExecution;

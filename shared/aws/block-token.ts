@@ -3,7 +3,7 @@
  * Tokens live 7 days, but a long verify or a resumed step can hold listed tokens past that, and
  * re-listing one block costs one List call, far less than failing the segment.
  */
-import { EbsValidationError, InvalidBlockTokenError } from './errors';
+import { EbsValidationError, InvalidBlockTokenError } from '../core/ports/errors';
 
 /** Reason EBS gives when a block token is expired or belongs to another snapshot or block. */
 export const INVALID_BLOCK_TOKEN = 'INVALID_BLOCK_TOKEN';

@@ -75,7 +75,7 @@ import {
   VolumeAlreadyProtectedError,
   VolumeBusyError,
   VolumeNotProtectedError,
-} from './errors';
+} from '../core/ports/errors';
 import { systemTimer, type Timer } from './timer';
 
 /** Key attribute names; the CDK table and `local/dynamodb.ts` create exactly these (both S). */

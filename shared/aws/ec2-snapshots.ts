@@ -2,7 +2,7 @@
 import { CreateSnapshotCommand, DeleteSnapshotCommand, DescribeSnapshotsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import type { PrimarySnapshots, SnapshotStatus, Tag } from '../core/ports/snapshots';
 import { callEc2, ec2ErrorCode } from './ec2-calls';
-import { InvalidVolumeError, SnapshotNotOwnedError } from './errors';
+import { InvalidVolumeError, SnapshotNotOwnedError } from '../core/ports/errors';
 import { Ec2SnapshotWaiter, type SnapshotWaiterOptions } from './snapshot-waiter';
 import { isOwned, toSdkTags, withOwnerTag } from './tags';
 

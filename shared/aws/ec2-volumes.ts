@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { CreateVolumeRequest, SwapRequest, SwapResult, VolumeAttributes, Volumes } from '../core/ports/snapshots';
 import { callEc2, DEFAULT_MAX_POLLS, DEFAULT_POLL_INTERVAL_MS, ec2ErrorCode, type Ec2AdapterOptions } from './ec2-calls';
-import { InvalidInstanceError, InvalidVolumeError, SnapshotNotFoundError, SwapFailedError } from './errors';
+import { InvalidInstanceError, InvalidVolumeError, SnapshotNotFoundError, SwapFailedError } from '../core/ports/errors';
 import { toSdkTags, withOwnerTag } from './tags';
 import { systemTimer } from './timer';
 

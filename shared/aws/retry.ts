@@ -12,7 +12,7 @@ import {
   SnapshotNotFoundError,
   ThrottledError,
   UnrelatedSnapshotsError,
-} from './errors';
+} from '../core/ports/errors';
 import type { EbsApi, RateLimiter, ThrottleScope } from './rate-limiter';
 import { systemTimer, type Timer } from './timer';
 

@@ -15,7 +15,7 @@ import { DeltaMap } from '../core/delta-map';
 import type { BlockRange, ChangedBlock, ListedBlock, SegmentChanges, SnapshotReader } from '../core/ports/snapshots';
 import { readWithFreshToken } from './block-token';
 import { sha256Base64 } from './checksum';
-import { ChecksumMismatchError, EbsValidationError } from './errors';
+import { ChecksumMismatchError, EbsValidationError } from '../core/ports/errors';
 import type { EbsApi, RateLimiter } from './rate-limiter';
 import { callEbs, type RetryPolicy } from './retry';
 import type { Timer } from './timer';

@@ -5,7 +5,7 @@
 import { DescribeSnapshotsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import type { SnapshotState, SnapshotStatus, SnapshotWaiter } from '../core/ports/snapshots';
 import { callEc2, DEFAULT_MAX_POLLS, DEFAULT_POLL_INTERVAL_MS, ec2ErrorCode, type Ec2AdapterOptions } from './ec2-calls';
-import { SnapshotFailedError, SnapshotNotFoundError, SnapshotWaitTimeoutError } from './errors';
+import { SnapshotFailedError, SnapshotNotFoundError, SnapshotWaitTimeoutError } from '../core/ports/errors';
 import { systemTimer } from './timer';
 
 /** EC2's error code for an unknown snapshot id. */

@@ -7,7 +7,7 @@ import { CompleteSnapshotCommand, PutSnapshotBlockCommand, StartSnapshotCommand,
 import { BLOCK_SIZE } from '../core/constants';
 import type { SnapshotJob, SnapshotState, SnapshotWriter, StartedSnapshot, StartSnapshotRequest, WrittenBlocks } from '../core/ports/snapshots';
 import { BlockDigests, CHECKSUM_AGGREGATION_METHOD, CHECKSUM_ALGORITHM, sha256, ZERO_BLOCK, ZERO_BLOCK_DIGEST } from './checksum';
-import { ChecksumMismatchError, EbsValidationError } from './errors';
+import { ChecksumMismatchError, EbsValidationError } from '../core/ports/errors';
 import type { EbsApi } from './rate-limiter';
 import { callEbs } from './retry';
 import type { EbsAdapterOptions } from './snapshot-reader';

@@ -32,11 +32,11 @@ import { RestorePointNotFoundError } from '../core/errors';
 import type { ChainStore, JsonValue, ProtectedVolume } from '../core/ports/chain-store';
 import type { SnapshotState, SnapshotWriter, Tag, VolumeAttributes, Volumes } from '../core/ports/snapshots';
 import { restorePlan, selectRestorePoint, type RestorePointSelector } from '../core/restore-plan';
-import { InvalidVolumeError, SnapshotFailedError, SnapshotNotFoundError, UnrelatedSnapshotsError, VolumeNotProtectedError } from '../aws/errors';
+import { InvalidVolumeError, SnapshotFailedError, SnapshotNotFoundError, UnrelatedSnapshotsError, VolumeNotProtectedError } from '../core/ports/errors';
 import type { EngineContext, PrimarySide, SecondarySide } from './context';
 import { PURPOSE_TAG, RUN_ID_TAG, VOLUME_ID_TAG } from './sync';
 import { completeSnapshotFromDigests, copySegmentBlocks, type CopySegmentResult } from './copy-segment';
-import { RestoreChainMovedError, RestoreRequestError } from './restore-errors';
+import { RestoreChainMovedError, RestoreRequestError } from './errors';
 import {
   restoreBeginInputSchema,
   restoreCompleteTargetInputSchema,

@@ -31,6 +31,11 @@ export const syncBeginInputSchema = z.object({
   ...runKeys,
   /** Who holds the lease (the execution ARN); the run id when absent. */
   holder: z.string().min(1).optional(),
+  /**
+   * `skip`: a live lease of another run is an answer (`action: 'busy'` with its holder), not a
+   * `VolumeBusyError` (the Sync machine ends as skipped); `fail` (default): it throws.
+   */
+  onBusy: z.enum(['skip', 'fail']).optional(),
 });
 export type SyncBeginInput = z.infer<typeof syncBeginInputSchema>;
 

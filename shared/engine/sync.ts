@@ -18,7 +18,7 @@
  * `changes(P_head → P_now)` covers everything the crashed run meant to copy, so nothing is lost.
  */
 import { runBlockPool } from '../aws/block-pool';
-import { LeaseLostError, SnapshotFailedError, SnapshotNotFoundError } from '../aws/errors';
+import { LeaseLostError, SnapshotFailedError, SnapshotNotFoundError, VolumeBusyError } from '../core/ports/errors';
 import { segmentRange } from '../aws/snapshot-reader';
 import { sha256, ZERO_BLOCK_DIGEST } from '../aws/checksum';
 import type { ChainEntry, EntryKind } from '../core/chain-entry';
@@ -80,6 +80,16 @@ export interface SyncBeginOutput {
   readonly primarySnapshotId: string;
   readonly pointInTime: string;
   readonly recovery?: RecoveryOutcome;
+}
+
+/** SyncBegin's answer with `onBusy: 'skip'` when another run holds a live lease: nothing was changed. */
+export interface SyncBusyOutput {
+  readonly action: 'busy';
+  readonly volumeId: string;
+  /** Who holds the lease (its execution) and the run id it holds it with: `VolumeBusyError`'s fields. */
+  readonly holder: string;
+  readonly holderRunId: string;
+  readonly expiresAt: number;
 }
 
 export interface SnapshotStatusOutput {
@@ -168,6 +178,22 @@ export async function syncBegin(ctx: EngineContext, rawInput: SyncBeginInput): P
   }
   const taken = await takePrimarySnapshot(ctx, volumeId, runId);
   return { action: 'sync', ...base, ...taken, recovery };
+}
+
+/**
+ * The SyncBegin task: {@link syncBegin}, except that with `onBusy: 'skip'` a live lease of another
+ * run comes back as `action: 'busy'` with the holder's fields, so the state machine reads them
+ * from a result instead of parsing an error message (a Lambda error carries only its name and
+ * message across to Step Functions).
+ */
+export async function syncBeginTask(ctx: EngineContext, input: SyncBeginInput): Promise<SyncBeginOutput | SyncBusyOutput> {
+  try {
+    return await syncBegin(ctx, input);
+  } catch (error) {
+    if (input.onBusy !== 'skip' || !(error instanceof VolumeBusyError)) throw error;
+    ctx.logger.info('volume busy: skipping this sync', { holder: error.holder, holderRunId: error.runId });
+    return { action: 'busy', volumeId: input.volumeId, holder: error.holder, holderRunId: error.runId, expiresAt: error.expiresAt };
+  }
 }
 
 async function takePrimarySnapshot(ctx: EngineContext, volumeId: string, runId: string): Promise<{ primarySnapshotId: string; pointInTime: string }> {

@@ -18,9 +18,9 @@ import type { PitMap } from '../core/pit-map';
 import type { SnapshotReader } from '../core/ports/snapshots';
 import { compareDeltaMap, scanScope } from '../core/verify-plan';
 import { runBlockPool } from '../aws/block-pool';
-import { ChecksumMismatchError } from '../aws/errors';
+import { ChecksumMismatchError } from '../core/ports/errors';
 import { segmentRange } from '../aws/snapshot-reader';
-import { PrimaryBlockUnreadableError } from './verify-errors';
+import { PrimaryBlockUnreadableError } from './errors';
 
 /**
  * Extra reads of a block whose bytes failed their SHA-256 check. One re-read tells damage in

@@ -5,7 +5,7 @@
  */
 import { InjectedCrashError, type RunStateMachineResult } from '../../local/runner';
 import { DEFAULT_LEASE_TTL_MS, type EngineContext } from '../../shared/engine/context';
-import { SnapshotNotFoundError } from '../../shared/aws/errors';
+import { SnapshotNotFoundError } from '../../shared/core/ports/errors';
 import { chainView, differences, firstOccurrences, outcomeOf, runJob, startE2eHarness, Workload, type EngineHarness, type SyncOutput } from './e2e-harness';
 
 const VOLUME_GIB = 1;

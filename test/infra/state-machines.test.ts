@@ -167,18 +167,17 @@ describe('EngineStack', () => {
       const sync = definitions.Sync.definition.States as Record<string, State>;
       const verify = definitions.Verify.definition.States as Record<string, State>;
       const catchers = sync.SyncBegin?.Catch as Array<{ ErrorEquals: string[]; Next: string }>;
+      const busyChoice = sync.SyncBusy as unknown as { Choices: Array<{ Variable: string; StringEquals: string; Next: string }> };
 
-      // Assess
-      expect(catchers.map((c) => [c.ErrorEquals, c.Next])).toEqual([[['VolumeBusyError'], 'SyncBusyCause'], [['States.ALL'], 'JobFailed']]);
-      expect(sync.SyncBusyCause).toEqual(expect.objectContaining({ Type: 'Pass', Parameters: { 'cause.$': 'States.StringToJson($.error.Cause)' }, Next: 'SyncSkippedBusy' }));
-      expect(sync.SyncSkippedBusy?.Parameters).toEqual({
-        skipped: 'busy',
-        'holder.$': 'States.ArrayGetItem(States.StringSplit($.busy.cause.errorMessage, \' \'), 7)',
-        'runId.$': 'States.ArrayGetItem(States.StringSplit($.busy.cause.errorMessage, \' \'), 5)',
-      });
+      // Assess: the holder comes from SyncBegin's structured answer, never from an error message.
+      expect((sync.SyncBegin?.Parameters as Record<string, unknown>).onBusy).toBe('skip');
+      expect(catchers.map((c) => [c.ErrorEquals, c.Next])).toEqual([[['States.ALL'], 'JobFailed']]);
+      expect(busyChoice.Choices).toEqual([expect.objectContaining({ Variable: '$.begin.action', StringEquals: 'busy', Next: 'SyncSkippedBusy' })]);
+      expect(sync.SyncSkippedBusy?.Parameters).toEqual({ skipped: 'busy', 'holder.$': '$.begin.holder', 'runId.$': '$.begin.holderRunId' });
       expect(sync[String(sync.SyncSkippedBusy?.Next)]?.Type).toBe('Succeed');
       expect((verify.SyncBegin?.Catch as Array<{ ErrorEquals: string[] }>).map((c) => c.ErrorEquals)).toEqual([['States.ALL']]);
-      expect(verify.SyncBusyCause).toBeUndefined();
+      expect(verify.SyncBegin?.Parameters).not.toHaveProperty('onBusy');
+      expect(verify.SyncBusy).toBeUndefined();
     });
 
     it('end a sync whose plan skipped (nothing changed) in a Succeed (with the commit of a recovery made before), and send a fix-up’s plan straight to the copy', () => {

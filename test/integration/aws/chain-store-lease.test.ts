@@ -13,7 +13,7 @@ import {
   LeaseLostError,
   VolumeBusyError,
   VolumeNotProtectedError,
-} from '../../../shared/aws/errors';
+} from '../../../shared/core/ports/errors';
 import { collect, committedEntry, type Harness, startHarness, TABLE_NAME, uniqueVolumeId } from './chain-store-harness';
 
 /** Lease duration of these tests; time is passed explicitly, so nothing waits for it. */

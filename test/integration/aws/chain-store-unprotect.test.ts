@@ -7,8 +7,8 @@
  *   META{unprotecting} ──► delete ENTRY, MAP, JOB, … (4 batches of ≤ 25) ──► delete META
  *   ╰─ commit point: jobs refused from here on ─╯                             ╰─ gone ─╯
  */
-import { SyncInFlightError } from '../../../shared/aws/errors';
-import { VolumeBusyError, VolumeNotProtectedError } from '../../../shared/aws/errors';
+import { SyncInFlightError } from '../../../shared/core/ports/errors';
+import { VolumeBusyError, VolumeNotProtectedError } from '../../../shared/core/ports/errors';
 import type { Fence } from '../../../shared/core/ports/chain-store';
 import {
   blockPerSegment,

@@ -12,7 +12,7 @@ import {
   VerifyRunNotFoundError,
   VolumeAlreadyProtectedError,
   VolumeNotProtectedError,
-} from '../../../shared/aws/errors';
+} from '../../../shared/core/ports/errors';
 import { DynamoDbChainStore, SECONDARY_NOT_STARTED } from '../../../shared/aws/chain-store';
 import { volumeBlocks } from '../../../shared/core/constants';
 import { DeltaMap } from '../../../shared/core/delta-map';

@@ -1,5 +1,5 @@
 /** Ec2PrimarySnapshots against the local cloud: take a primary snapshot with our tags, wait, delete ours only. */
-import { SnapshotNotFoundError, InvalidVolumeError, SnapshotNotOwnedError } from '../../../shared/aws/errors';
+import { SnapshotNotFoundError, InvalidVolumeError, SnapshotNotOwnedError } from '../../../shared/core/ports/errors';
 import { Ec2PrimarySnapshots, PRIMARY_CONSECUTIVE_COMPLETED } from '../../../shared/aws/ec2-snapshots';
 import { RateLimiter } from '../../../shared/aws/rate-limiter';
 import { EbsSnapshotReader } from '../../../shared/aws/snapshot-reader';

@@ -8,7 +8,7 @@
 import { EBSClient, GetSnapshotBlockCommand, type GetSnapshotBlockCommandOutput } from '@aws-sdk/client-ebs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Readable } from 'node:stream';
-import { ChecksumMismatchError, SnapshotNotFoundError, UnrelatedSnapshotsError } from '../../../shared/aws/errors';
+import { ChecksumMismatchError, SnapshotNotFoundError, UnrelatedSnapshotsError } from '../../../shared/core/ports/errors';
 import { RateLimiter } from '../../../shared/aws/rate-limiter';
 import { EbsSnapshotReader, segmentRange } from '../../../shared/aws/snapshot-reader';
 import { BLOCK_SIZE, BLOCKS_PER_SEGMENT } from '../../../shared/core/constants';

@@ -4,7 +4,7 @@
  * window, and snapshots that end in `error`.
  */
 import { BlockDigests, sha256 } from '../../../shared/aws/checksum';
-import { ChecksumMismatchError, ClientTokenConflictError, EbsValidationError, SnapshotFailedError } from '../../../shared/aws/errors';
+import { ChecksumMismatchError, ClientTokenConflictError, EbsValidationError, SnapshotFailedError } from '../../../shared/core/ports/errors';
 import { RateLimiter } from '../../../shared/aws/rate-limiter';
 import { EbsSnapshotReader } from '../../../shared/aws/snapshot-reader';
 import { Ec2SnapshotWaiter } from '../../../shared/aws/snapshot-waiter';

@@ -19,9 +19,9 @@
  */
 import { RestorePointNotFoundError } from '../../../shared/core/errors';
 import { restoreBegin, restoreCopySegment, restorePlanStep, restoreSwap } from '../../../shared/engine/restore';
-import { RestoreChainMovedError, RestoreRequestError } from '../../../shared/engine/restore-errors';
+import { RestoreChainMovedError, RestoreRequestError } from '../../../shared/engine/errors';
 import { syncBegin } from '../../../shared/engine/sync';
-import { SnapshotNotFoundError, VolumeBusyError } from '../../../shared/aws/errors';
+import { SnapshotNotFoundError, VolumeBusyError } from '../../../shared/core/ports/errors';
 import { ROOT_DEVICE_NAME } from '../../../local/emulator/ec2';
 import { rejectionOf } from '../aws/adapters-harness';
 import {

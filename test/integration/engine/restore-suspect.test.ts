@@ -16,7 +16,7 @@
  */
 import { SuspectRestorePointError } from '../../../shared/core/errors';
 import { restoreBegin, restoreReport } from '../../../shared/engine/restore';
-import { isRestoreRefusal, RESTORE_REFUSALS } from '../../../shared/engine/restore-errors';
+import { isRestoreRefusal, RESTORE_REFUSALS } from '../../../shared/engine/errors';
 import { rejectionOf } from '../aws/adapters-harness';
 import {
   differingBlocks,

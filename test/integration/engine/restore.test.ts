@@ -15,7 +15,7 @@
  * parent is P_now; every other block already holds point k's version in P_now.
  */
 import { ZodError } from 'zod';
-import { VolumeNotProtectedError } from '../../../shared/aws/errors';
+import { VolumeNotProtectedError } from '../../../shared/core/ports/errors';
 import { RestorePointNotFoundError } from '../../../shared/core/errors';
 import { restoreBegin, restorePlanStep } from '../../../shared/engine/restore';
 import { rejectionOf } from '../aws/adapters-harness';

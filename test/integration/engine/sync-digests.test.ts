@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { ChainStoreCorruptError } from '../../../shared/aws/errors';
+import { ChainStoreCorruptError } from '../../../shared/core/ports/errors';
 import { volumeBlocks } from '../../../shared/core/constants';
 import { DeltaMap } from '../../../shared/core/delta-map';
 import { startEngineHarness, TABLE_NAME, type EngineHarness } from './engine-harness';

@@ -10,7 +10,7 @@
  * sync 2      a' b  f  c     .           e            g
  * ```
  */
-import { VolumeBusyError } from '../../../shared/aws/errors';
+import { VolumeBusyError } from '../../../shared/core/ports/errors';
 import { volumeBlocks } from '../../../shared/core/constants';
 import { syncBegin, type SyncSummary } from '../../../shared/engine/sync';
 import { startEngineHarness, type EngineHarness, type Image } from './engine-harness';

@@ -10,7 +10,7 @@ import { jobFailed } from '../../../shared/engine/sync';
 import { VERIFY_RUN_TAG } from '../../../shared/engine/tags';
 import { verifyBegin, verifyFinishScan, verifyPlan, verifyReport, verifyScanSegment, type VerifyFinishScanOutput, type VerifyReport } from '../../../shared/engine/verify';
 import { readVerifyMap } from '../../../shared/engine/verify-maps';
-import { ScanIncompleteError } from '../../../shared/engine/verify-errors';
+import { ScanIncompleteError } from '../../../shared/engine/errors';
 import { blockReads, chainView, corrupt, imageDifferences, runSyncSteps, startVerifyHarness, startWorkload, type VerifyHarness, type Workload } from './verify-harness';
 
 /** 40 GiB: two segments (32 GiB each), so the Map state has two items. */

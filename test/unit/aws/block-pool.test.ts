@@ -1,5 +1,5 @@
 import { runBlockPool } from '../../../shared/aws/block-pool';
-import { BlockCopyFailedError } from '../../../shared/aws/errors';
+import { BlockCopyFailedError } from '../../../shared/core/ports/errors';
 
 async function* listing(blocks: number[]): AsyncGenerator<number> {
   for (const blockIndex of blocks) {

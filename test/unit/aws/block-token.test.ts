@@ -1,5 +1,5 @@
 import { isInvalidBlockToken, readWithFreshToken } from '../../../shared/aws/block-token';
-import { EbsValidationError, InvalidBlockTokenError } from '../../../shared/aws/errors';
+import { EbsValidationError, InvalidBlockTokenError } from '../../../shared/core/ports/errors';
 
 function invalidToken(): EbsValidationError {
   return new EbsValidationError('token expired (test)', 'INVALID_BLOCK_TOKEN');

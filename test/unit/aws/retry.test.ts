@@ -1,4 +1,4 @@
-import { ClientTokenConflictError, EbsServiceError, EbsValidationError, SnapshotNotFoundError, ThrottledError, UnrelatedSnapshotsError } from '../../../shared/aws/errors';
+import { ClientTokenConflictError, EbsServiceError, EbsValidationError, SnapshotNotFoundError, ThrottledError, UnrelatedSnapshotsError } from '../../../shared/core/ports/errors';
 import { RateLimiter } from '../../../shared/aws/rate-limiter';
 import { backoffDelay, callEbs, classifyEbsError, DEFAULT_RETRY_POLICY, translateEbsError } from '../../../shared/aws/retry';
 import { FakeTimer } from './fake-timer';

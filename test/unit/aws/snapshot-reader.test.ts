@@ -1,5 +1,5 @@
 import { sha256Base64 } from '../../../shared/aws/checksum';
-import { ChecksumMismatchError } from '../../../shared/aws/errors';
+import { ChecksumMismatchError } from '../../../shared/core/ports/errors';
 import { segmentRange, verifyBlock } from '../../../shared/aws/snapshot-reader';
 import { BLOCK_SIZE, BLOCKS_PER_SEGMENT } from '../../../shared/core/constants';
 

@@ -1,4 +1,4 @@
-import { VolumeBusyError, VolumeNotProtectedError } from '../../../shared/aws/errors';
+import { VolumeBusyError, VolumeNotProtectedError } from '../../../shared/core/ports/errors';
 import { SuspectRestorePointError } from '../../../shared/core/errors';
 import { classifyError, EXIT_CODES, formatError, NotFoundError } from '../../../cli/errors';
 
