@@ -42,7 +42,9 @@ const POLL_INTERVAL_MS = 5;
 const MAX_STATUS_LOOKS = 1_000;
 
 /** A bench setup step failed (never a measured figure: those are reported, not thrown). */
-export class BenchSetupError extends EbsCdpError {}
+export class BenchSetupError extends EbsCdpError {
+  static override readonly errorName: string = 'BenchSetupError';
+}
 
 /** DynamoDB requests the chain store sent, by operation, and what its writes carried. */
 export class DynamoCounter {

@@ -19,7 +19,9 @@ export const LOCAL_ZONE = 'us-east-1a';
 export const LOCAL_CHAIN_TABLE = 'ebs-cdp-chain';
 
 /** The local cloud could not be started. */
-export class LocalCloudStartError extends EbsCdpError {}
+export class LocalCloudStartError extends EbsCdpError {
+  static override readonly errorName: string = 'LocalCloudStartError';
+}
 
 export interface LocalCloudCoreOptions {
   /** Persist under this directory (`emulator/`, `dynamodb/`); in memory when absent. */

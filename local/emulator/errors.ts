@@ -29,6 +29,8 @@ export const EBS_ERROR_STATUS: Record<EbsErrorType, number> = {
  * same exception class (with the same `.Reason`) it raises against AWS.
  */
 export class EbsApiError extends EbsCdpError {
+  static override readonly errorName: string = 'EbsApiError';
+
   readonly type: EbsErrorType;
   readonly reason?: string;
   readonly status: number;
@@ -54,7 +56,11 @@ export function snapshotNotFound(snapshotId: string): EbsApiError {
 }
 
 /** A fault switch set to a value it cannot take (a rate above 1, a negative latency, …). */
-export class FaultConfigError extends EbsCdpError {}
+export class FaultConfigError extends EbsCdpError {
+  static override readonly errorName: string = 'FaultConfigError';
+}
 
 /** Persisted emulator state that cannot be read back (truncated map file, bad metadata). */
-export class EmulatorStateError extends EbsCdpError {}
+export class EmulatorStateError extends EbsCdpError {
+  static override readonly errorName: string = 'EmulatorStateError';
+}

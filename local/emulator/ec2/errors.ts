@@ -9,6 +9,8 @@ const EC2_CLIENT_ERROR_STATUS = 400;
  * so codes must match AWS's spelling exactly.
  */
 export class Ec2ApiError extends EbsCdpError {
+  static override readonly errorName: string = 'Ec2ApiError';
+
   readonly code: string;
   readonly httpStatus: number;
 
