@@ -13,7 +13,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbChainStore } from '../shared/aws/chain-store';
 import { BLOCK_SIZE } from '../shared/core/constants';
 import { EbsCdpError } from '../shared/core/errors';
-import { createEngineContext, silentLogger, type EngineConfig, type EngineContext, type EngineTuning } from '../shared/engine/context';
+import { silentLogger, type EngineContext, type EngineTuning } from '../shared/engine/context';
+import { createEngineContext, type EngineConfig } from '../shared/wiring/engine-context';
 import { completeSnapshot, copySegment, snapshotStatus, syncBegin, syncCommit, syncPlan, type SyncSummary } from '../shared/engine/sync';
 import {
   restoreBegin,

@@ -8,7 +8,7 @@
  *   npx tsx bench/quota.ts          # BENCH_QUOTA_SCALE=0.02 BENCH_QUOTA_BLOCKS_PER_SEGMENT=50
  */
 import { BLOCKS_PER_GIB, BLOCKS_PER_SEGMENT } from '../shared/core/constants';
-import { DEFAULT_ACCOUNT_RATES, type EbsApi } from '../shared/aws/rate-limiter';
+import { DEFAULT_ACCOUNT_RATES, type EbsApi } from '../shared/core/quotas';
 import { SEGMENT_MAP_MAX_CONCURRENCY } from '../shared/engine/context';
 import { markdownTable, writeResults } from './harness';
 import { createProtectedVolume, driveSync, driveVerify, startLocalCloud, writeBlocks, type JobPhases, type LocalCloud } from './local-cloud';

@@ -17,7 +17,8 @@ import {
 } from '@aws-sdk/client-ebs';
 import { createSideClients } from '../shared/aws/clients';
 import { BLOCK_SIZE, BLOCKS_PER_GIB, BLOCKS_PER_SEGMENT } from '../shared/core/constants';
-import { DEFAULT_BLOCK_WORKERS, SEGMENT_MAP_MAX_CONCURRENCY } from '../shared/engine/context';
+import { SEGMENT_MAP_MAX_CONCURRENCY } from '../shared/engine/context';
+import { DEFAULT_BLOCK_WORKERS } from '../shared/core/block-pool';
 import { markdownTable, RESULTS_DIR, writeResults } from './harness';
 import { BenchSetupError, createProtectedVolume, driveSync, mapItems, REGION, startLocalCloud, writeBlocks, type LocalCloud, type JobPhases } from './local-cloud';
 import { renderLineChart } from './png-plot';

@@ -30,7 +30,8 @@ import type { LocalDynamoDb } from '../local/dynamodb';
 import { runnerExecutions, startStepFunctions, type RunningStepFunctions } from '../local/stepfunctions';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DEFAULT_STACK_NAME } from './aws-jobs';
-import { createEngineContext, silentLogger, type EngineContext } from '../shared/engine/context';
+import { silentLogger, type EngineContext } from '../shared/engine/context';
+import { createEngineContext } from '../shared/wiring/engine-context';
 import { EXIT_CODES, CliError, UnreachableError } from './errors';
 import { ModelWorkload } from './workload';
 

@@ -7,7 +7,8 @@
  */
 import * as path from 'node:path';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { createEngineContext, type EngineContext } from '../shared/engine/context';
+import { type EngineContext } from '../shared/engine/context';
+import { createEngineContext } from '../shared/wiring/engine-context';
 import { DEFAULT_STACK_NAME, findDeployedJobs, runJobExecution, type DeployedJobs } from './aws-jobs';
 import { UnreachableError } from './errors';
 import { LOCAL_CHAIN_TABLE, localEngineContext, localStepFunctionsClient, requireLocalCloud, type LocalEndpoints } from './local-cloud';

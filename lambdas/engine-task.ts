@@ -4,7 +4,8 @@
  * Powertools logger so the engine's lines carry the same `volumeId` / `runId` keys.
  */
 import type { z } from 'zod';
-import { createEngineContext, engineConfigFromEnv, type EngineContext } from '../shared/engine/context';
+import { type EngineContext } from '../shared/engine/context';
+import { createEngineContext, engineConfigFromEnv } from '../shared/wiring/engine-context';
 import { createTaskHandler, onceProvider, taskLogger, type TaskDefinition, type TaskHandler } from './middleware';
 import type { TaskName } from './task-names';
 

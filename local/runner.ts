@@ -200,12 +200,13 @@ const DEFINITIONS_CACHE_FORMAT = 1;
 const REPOSITORY_ROOT = path.resolve(__dirname, '..');
 
 /**
- * What the synthesized definitions depend on: the infra code, the task names and handlers, the
- * engine constants the machines read (MaxConcurrency from the rate limits, poll and lease
- * timings), this extraction code, and the CDK version that renders them.
+ * What the synthesized definitions depend on: the infra code, the task names and handlers, what
+ * the machines read from `shared/` (MaxConcurrency from the quotas, poll and lease timings, the
+ * error names of every Retry and Catch), this extraction code, and the CDK version that renders
+ * them.
  */
-const DEFINITION_SOURCE_DIRS = ['infra', 'lambdas'];
-const DEFINITION_SOURCE_FILES = ['shared/engine/context.ts', 'shared/aws/rate-limiter.ts', 'local/runner.ts'];
+const DEFINITION_SOURCE_DIRS = ['infra', 'lambdas', 'shared'];
+const DEFINITION_SOURCE_FILES = ['local/runner.ts'];
 const DEFINITION_PACKAGES = ['aws-cdk-lib', 'constructs'];
 
 /** Every `.ts` file under `dir`, relative to the repository, in a stable order. */

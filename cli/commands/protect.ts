@@ -4,7 +4,7 @@ import type { JsonValue, UnprotectResult } from '../../shared/core/ports/chain-s
 import { SyncInFlightError } from '../../shared/core/ports/errors';
 import { InvalidVolumeError } from '../../shared/core/ports/errors';
 import type { EngineContext } from '../../shared/engine/context';
-import { PURPOSE_TAG, RESTORE_POINT_PURPOSE, VOLUME_ID_TAG } from '../../shared/engine/sync';
+import { PURPOSE_TAG, RESTORE_POINT_PURPOSE, VOLUME_ID_TAG } from '../../shared/core/tags';
 import { parseRetention, parseSchedule, parseVolumeId, type RetentionPolicy } from '../arguments';
 import { CheckFailedError, CliError, EXIT_CODES, NotFoundError } from '../errors';
 import { withTarget } from './common';

@@ -21,7 +21,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import type { TaskName } from '../../lambdas/task-names';
-import { OWNER_TAG } from '../../shared/aws/tags';
+import { OWNER_TAG } from '../../shared/core/tags';
 import type { TagSelector } from '../config';
 import { acknowledge, nagRendering } from './nag';
 

@@ -12,7 +12,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { TASK_NAMES, taskFileName, type TaskName } from '../../lambdas/task-names';
-import type { EngineEnv } from '../../shared/engine/context';
+import type { EngineEnv } from '../../shared/wiring/engine-context';
 import { acknowledge } from './nag';
 
 /** The repository root: entries, lock file and the local esbuild are resolved from here. */

@@ -13,7 +13,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { SNAPSHOT_BLOCK_RATE } from '../../shared/aws/rate-limiter';
+import { SNAPSHOT_BLOCK_RATE } from '../../shared/core/quotas';
 import { DEFAULT_TUNING } from '../../shared/engine/context';
 import type { TaskName } from '../../lambdas/task-names';
 import { TransientTaskError } from '../../lambdas/errors';

@@ -76,7 +76,8 @@ import {
   VolumeBusyError,
   VolumeNotProtectedError,
 } from '../core/ports/errors';
-import { systemTimer, type Timer } from './timer';
+import type { Timer } from '../core/ports/timer';
+import { systemTimer } from './timer';
 
 /** Key attribute names; the CDK table and `local/dynamodb.ts` create exactly these (both S). */
 export const CHAIN_TABLE_KEY = { partitionKey: 'pk', sortKey: 'sk' } as const;

@@ -5,7 +5,8 @@
  */
 import { EbsCdpError } from '../core/errors';
 import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
-import { systemTimer, type Timer } from './timer';
+import type { Timer } from '../core/ports/timer';
+import { systemTimer } from './timer';
 
 /** EC2's throttling error codes. */
 const EC2_THROTTLE_CODES = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException']);

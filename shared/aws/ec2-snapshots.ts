@@ -4,7 +4,7 @@ import type { PrimarySnapshots, SnapshotStatus, Tag } from '../core/ports/snapsh
 import { callEc2, ec2ErrorCode } from './ec2-calls';
 import { InvalidVolumeError, SnapshotNotOwnedError } from '../core/ports/errors';
 import { Ec2SnapshotWaiter, type SnapshotWaiterOptions } from './snapshot-waiter';
-import { isOwned, toSdkTags, withOwnerTag } from './tags';
+import { isOwned, toSdkTags, withOwnerTag } from '../core/tags';
 
 /**
  * `completed` answers in a row before a primary snapshot counts as done: a primary snapshot is the

@@ -17,7 +17,7 @@ import {
 import type { CreateVolumeRequest, SwapRequest, SwapResult, VolumeAttributes, Volumes } from '../core/ports/snapshots';
 import { callEc2, DEFAULT_MAX_POLLS, DEFAULT_POLL_INTERVAL_MS, ec2ErrorCode, type Ec2AdapterOptions } from './ec2-calls';
 import { InvalidInstanceError, InvalidVolumeError, SnapshotNotFoundError, SwapFailedError } from '../core/ports/errors';
-import { toSdkTags, withOwnerTag } from './tags';
+import { toSdkTags, withOwnerTag } from '../core/tags';
 import { systemTimer } from './timer';
 
 const VOLUME_NOT_FOUND = 'InvalidVolume.NotFound';

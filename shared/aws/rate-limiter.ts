@@ -4,29 +4,9 @@
  * (API, snapshot) for the per-snapshot limit of the block APIs. Adaptive (AIMD): a throttle
  * halves the rate of the bucket EBS said it hit; the rate then climbs back slowly.
  */
-import { systemTimer, type Timer } from './timer';
-
-/** The EBS direct APIs, by their command names. */
-export type EbsApi =
-  | 'GetSnapshotBlock'
-  | 'PutSnapshotBlock'
-  | 'ListSnapshotBlocks'
-  | 'ListChangedBlocks'
-  | 'StartSnapshot'
-  | 'CompleteSnapshot';
-
-/** AWS's default account quotas per Region, requests per second (EBS-FACTS.md). */
-export const DEFAULT_ACCOUNT_RATES: Readonly<Record<EbsApi, number>> = {
-  GetSnapshotBlock: 1_000,
-  PutSnapshotBlock: 1_000,
-  ListSnapshotBlocks: 50,
-  ListChangedBlocks: 50,
-  StartSnapshot: 10,
-  CompleteSnapshot: 10,
-};
-
-/** Per-snapshot quota of GetSnapshotBlock and PutSnapshotBlock (EBS-FACTS.md). */
-export const SNAPSHOT_BLOCK_RATE = 1_000;
+import { DEFAULT_ACCOUNT_RATES, type EbsApi, SNAPSHOT_BLOCK_RATE } from '../core/quotas';
+import type { Timer } from '../core/ports/timer';
+import { systemTimer } from './timer';
 
 /** Which limit a throttle hit: EBS says ACCOUNT_THROTTLED or RESOURCE_LEVEL_THROTTLE. */
 export type ThrottleScope = 'account' | 'snapshot';

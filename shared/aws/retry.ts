@@ -13,8 +13,10 @@ import {
   ThrottledError,
   UnrelatedSnapshotsError,
 } from '../core/ports/errors';
-import type { EbsApi, RateLimiter, ThrottleScope } from './rate-limiter';
-import { systemTimer, type Timer } from './timer';
+import type { EbsApi } from '../core/quotas';
+import type { RateLimiter, ThrottleScope } from './rate-limiter';
+import type { Timer } from '../core/ports/timer';
+import { systemTimer } from './timer';
 
 export interface RetryPolicy {
   /** Attempts of one request on a server error, the first included. */

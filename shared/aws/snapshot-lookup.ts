@@ -8,7 +8,7 @@
 import { DescribeSnapshotsCommand, type EC2Client, type Filter } from '@aws-sdk/client-ec2';
 import type { OwnedSnapshot, SnapshotLookup, Tag } from '../core/ports/snapshots';
 import { callEc2, type Ec2AdapterOptions } from './ec2-calls';
-import { OWNER_TAG } from './tags';
+import { OWNER_TAG } from '../core/tags';
 
 /** DescribeSnapshots page size: the API's maximum, as a volume rarely has more than a few of ours. */
 const DESCRIBE_PAGE_SIZE = 1_000;

@@ -10,15 +10,16 @@ import {
   type ListChangedBlocksCommandOutput,
   type ListSnapshotBlocksCommandOutput,
 } from '@aws-sdk/client-ebs';
-import { BLOCK_SIZE, BLOCKS_PER_SEGMENT, volumeBlocks } from '../core/constants';
+import { BLOCK_SIZE, segmentRange, volumeBlocks } from '../core/constants';
 import { DeltaMap } from '../core/delta-map';
 import type { BlockRange, ChangedBlock, ListedBlock, SegmentChanges, SnapshotReader } from '../core/ports/snapshots';
 import { readWithFreshToken } from './block-token';
-import { sha256Base64 } from './checksum';
+import { sha256Base64 } from '../core/checksum';
 import { ChecksumMismatchError, EbsValidationError } from '../core/ports/errors';
-import type { EbsApi, RateLimiter } from './rate-limiter';
+import type { EbsApi } from '../core/quotas';
+import type { RateLimiter } from './rate-limiter';
 import { callEbs, type RetryPolicy } from './retry';
-import type { Timer } from './timer';
+import type { Timer } from '../core/ports/timer';
 
 /**
  * Results per List page: the API's maximum, because List calls have the tightest quota (50/s per
@@ -46,10 +47,6 @@ export interface SnapshotReaderOptions extends EbsAdapterOptions {
   readonly pageSize?: number;
 }
 
-/** The block range of `segment` (the last segment of a volume simply lists nothing past its end). */
-export function segmentRange(segment: number): BlockRange {
-  return { start: segment * BLOCKS_PER_SEGMENT, end: (segment + 1) * BLOCKS_PER_SEGMENT };
-}
 
 interface Page<T> {
   items: T[];

@@ -6,12 +6,12 @@ import { createHash } from 'node:crypto';
 import { CompleteSnapshotCommand, PutSnapshotBlockCommand, StartSnapshotCommand, type EBSClient } from '@aws-sdk/client-ebs';
 import { BLOCK_SIZE } from '../core/constants';
 import type { SnapshotJob, SnapshotState, SnapshotWriter, StartedSnapshot, StartSnapshotRequest, WrittenBlocks } from '../core/ports/snapshots';
-import { BlockDigests, CHECKSUM_AGGREGATION_METHOD, CHECKSUM_ALGORITHM, sha256, ZERO_BLOCK, ZERO_BLOCK_DIGEST } from './checksum';
+import { BlockDigests, CHECKSUM_AGGREGATION_METHOD, CHECKSUM_ALGORITHM, sha256, ZERO_BLOCK, ZERO_BLOCK_DIGEST } from '../core/checksum';
 import { ChecksumMismatchError, EbsValidationError } from '../core/ports/errors';
-import type { EbsApi } from './rate-limiter';
+import type { EbsApi } from '../core/quotas';
 import { callEbs } from './retry';
 import type { EbsAdapterOptions } from './snapshot-reader';
-import { MAX_TAGS, toSdkTags, withOwnerTag } from './tags';
+import { MAX_TAGS, toSdkTags, withOwnerTag } from '../core/tags';
 
 /** Version of the ClientToken recipe: bump it if the recipe changes, so old tokens never collide. */
 const CLIENT_TOKEN_VERSION = 'v1';

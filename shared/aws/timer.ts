@@ -1,9 +1,5 @@
-/** Time as the adapters see it: injectable so unit tests run backoff and rate limits instantly. */
-export interface Timer {
-  /** Epoch milliseconds. */
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
+/** Real time for the adapters: the implementation of the timer port (`shared/core/ports/timer.ts`). */
+import type { Timer } from '../core/ports/timer';
 
 /** Real time. */
 export const systemTimer: Timer = {

@@ -2,6 +2,7 @@
  * Geometry of EBS snapshots as the direct APIs see them (see EBS-FACTS.md).
  * These are facts of the service, not tuning knobs.
  */
+import type { BlockRange } from './ports/snapshots';
 
 /** Bytes in one block: the unit of GetSnapshotBlock / PutSnapshotBlock. */
 export const BLOCK_SIZE = 524_288;
@@ -35,4 +36,9 @@ export function segmentOf(blockIndex: number): number {
 /** Number of segments of a volume of `blocks` blocks (the last one may be partial). */
 export function segmentCount(blocks: number): number {
   return Math.ceil(blocks / BLOCKS_PER_SEGMENT);
+}
+
+/** The block range of `segment` (the last segment of a volume simply lists nothing past its end). */
+export function segmentRange(segment: number): BlockRange {
+  return { start: segment * BLOCKS_PER_SEGMENT, end: (segment + 1) * BLOCKS_PER_SEGMENT };
 }

@@ -1,27 +1,16 @@
 /**
  * The engine's context: every port an engine step needs (chain store, primary side, secondary
- * side, clock, logger) and its tuning, built once per Lambda cold start from plain config
- * ({@link engineConfigFromEnv}) or by a test from the local cloud's endpoints.
+ * side, clock, logger) and its tuning. It is built by the composition root (`shared/wiring`)
+ * once per Lambda cold start, or by a test from the local cloud's endpoints.
  *
  * Engine steps take an `EngineContext` and never construct SDK clients themselves, so tests can
  * wrap any port (e.g. one that throws mid-copy to inject a crash) by spreading a new context.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
-import { DynamoDbChainStore } from '../aws/chain-store';
-import { createSideClients, SDK_MAX_ATTEMPTS, type SideClients, type StaticCredentials } from '../aws/clients';
-import { Ec2PrimarySnapshots } from '../aws/ec2-snapshots';
-import { Ec2Volumes } from '../aws/ec2-volumes';
-import { DEFAULT_ACCOUNT_RATES, type EbsApi, RateLimiter } from '../aws/rate-limiter';
-import { EbsSnapshotReader } from '../aws/snapshot-reader';
-import { Ec2SnapshotWaiter } from '../aws/snapshot-waiter';
-import { EbsSnapshotWriter } from '../aws/snapshot-writer';
-import { systemTimer, type Timer } from '../aws/timer';
+import { DEFAULT_BLOCK_WORKERS } from '../core/block-pool';
 import type { ChainStore } from '../core/ports/chain-store';
-import type { PrimarySnapshots, SnapshotReader, SnapshotWaiter, SnapshotWriter, Volumes } from '../core/ports/snapshots';
-import { EngineConfigError } from './errors';
-import { Ec2SnapshotLookup } from '../aws/snapshot-lookup';
-import type { SnapshotLookup } from '../core/ports/snapshots';
+import type { PrimarySnapshots, SnapshotLookup, SnapshotReader, SnapshotWaiter, SnapshotWriter, Volumes } from '../core/ports/snapshots';
+import { DEFAULT_ACCOUNT_RATES, type EbsApi } from '../core/quotas';
+
 
 /**
  * The subset of Powertools' `Logger` the engine calls, so a Powertools logger (with its
@@ -94,12 +83,6 @@ export interface EngineTuning {
 export const SEGMENT_MAP_MAX_CONCURRENCY = 4;
 
 /**
- * 64 workers (coldsnap's SNAPSHOT_BLOCK_WORKERS): ~50 ms per block request × 64 fills the
- * 250 requests/s share of one Map item with room to spare, within 64 MiB of buffers.
- */
-export const DEFAULT_BLOCK_WORKERS = 64;
-
-/**
  * One hour: a sync copies one interval's changes, far less than an hour's worth, so a live run
  * never outlasts it; and a run that died without its Catch (lost execution) frees the volume
  * for the next scheduled run within the hour.
@@ -139,172 +122,4 @@ export interface EngineContext {
   readonly tuning: EngineTuning;
   /** Closes the SDK clients' sockets (tests; a Lambda keeps them for the next invocation). */
   close(): void;
-}
-
-/** Endpoints of one side; absent on AWS, set to the emulator for the local cloud. */
-export interface SideEndpoints {
-  readonly region: string;
-  readonly ebsEndpoint?: string;
-  readonly ec2Endpoint?: string;
-}
-
-/** Plain configuration of an engine process. */
-export interface EngineConfig {
-  readonly chainTable: string;
-  readonly primary: SideEndpoints;
-  readonly secondary: SideEndpoints;
-  /** Set for the local cloud (dynalite). */
-  readonly dynamoDbEndpoint?: string;
-  /** The chain table's Region; the primary's when absent (it protects primary volumes). */
-  readonly dynamoDbRegion?: string;
-  /** KMS key id or ARN for an encrypted secondary lineage. */
-  readonly secondaryKmsKeyId?: string;
-  /** Static credentials (the local cloud); the default provider chain when absent. */
-  readonly credentials?: StaticCredentials;
-  readonly tuning?: Partial<EngineTuning>;
-  /** Poll interval of the adapters' bounded waits (tests shorten it). */
-  readonly pollIntervalMs?: number;
-  /** Injected time for tests; real time when absent. */
-  readonly timer?: Timer;
-  readonly logger?: EngineLogger;
-}
-
-/** Dummy credentials the local cloud accepts when an endpoint is set and none are given. */
-const LOCAL_CREDENTIALS: StaticCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-
-/** The EBS and EC2 clients of one side; EBS and EC2 endpoints may differ (two emulators). */
-/**
- * The EBS quota scope of a side: quotas are per account and Region, so two sides with the same
- * Region and endpoint (one account per deployment) share one budget.
- */
-export function quotaScope(side: SideEndpoints): string {
-  return `${side.region}|${side.ebsEndpoint ?? ''}`;
-}
-
-function buildSide(side: SideEndpoints, credentials: StaticCredentials | undefined): SideClients {
-  const ebsSide = createSideClients({ region: side.region, endpoint: side.ebsEndpoint, credentials });
-  if (side.ec2Endpoint === side.ebsEndpoint) return ebsSide;
-  // Two endpoints: keep each side's matching half; both pairs are closed together.
-  const ec2Side = createSideClients({ region: side.region, endpoint: side.ec2Endpoint, credentials });
-  return { ebs: ebsSide.ebs, ec2: ec2Side.ec2, destroy: () => { ebsSide.destroy(); ec2Side.destroy(); } };
-}
-
-/**
- * Builds the engine context: SDK clients per side (`shared/aws/clients.ts`), one rate limiter
- * per EBS quota scope (account and Region) shared by every reader and writer in it, the DynamoDB
- * chain store.
- *
- * @example
- * const context = createEngineContext(engineConfigFromEnv(process.env));
- * const begun = await syncBegin(context, { volumeId, runId });
- */
-export function createEngineContext(config: EngineConfig): EngineContext {
-  const tuning: EngineTuning = { ...DEFAULT_TUNING, ...config.tuning };
-  const timer = config.timer ?? systemTimer;
-  const localEndpoint = config.primary.ebsEndpoint ?? config.primary.ec2Endpoint ?? config.dynamoDbEndpoint;
-  const credentials = config.credentials ?? (localEndpoint === undefined ? undefined : LOCAL_CREDENTIALS);
-  const primary = buildSide(config.primary, credentials);
-  const secondary = buildSide(config.secondary, credentials);
-  const dynamo = new DynamoDBClient({
-    region: config.dynamoDbRegion ?? config.primary.region,
-    endpoint: config.dynamoDbEndpoint,
-    credentials,
-    maxAttempts: SDK_MAX_ATTEMPTS,
-  });
-  const ec2Options = { timer, pollIntervalMs: config.pollIntervalMs };
-  // EBS quotas are per account and Region: when both sides live in one Region (the usual local
-  // and single-Region setup) a verify's reads of P0 and S_head draw on one GetSnapshotBlock
-  // budget, so they must share one limiter, or together they ask for twice the quota and the
-  // throttles halve both (the quota bench measured 20 % of the quota before this).
-  const limiters = new Map<string, RateLimiter>();
-  const limiterFor = (side: SideEndpoints): RateLimiter => {
-    const scope = quotaScope(side);
-    let limiter = limiters.get(scope);
-    if (limiter === undefined) {
-      limiter = new RateLimiter({ accountRates: tuning.accountRates, timer });
-      limiters.set(scope, limiter);
-    }
-    return limiter;
-  };
-  const sideAdapters = (
-    clients: SideClients,
-    endpoints: SideEndpoints,
-  ): { reader: EbsSnapshotReader; writer: EbsSnapshotWriter; waiter: Ec2SnapshotWaiter; lookup: Ec2SnapshotLookup } => {
-    const limiter = limiterFor(endpoints);
-    return {
-      reader: new EbsSnapshotReader(clients.ebs, { limiter, timer }),
-      writer: new EbsSnapshotWriter(clients.ebs, { limiter, timer }),
-      waiter: new Ec2SnapshotWaiter(clients.ec2, ec2Options),
-      lookup: new Ec2SnapshotLookup(clients.ec2, ec2Options),
-    };
-  };
-  const p = sideAdapters(primary, config.primary);
-  const s = sideAdapters(secondary, config.secondary);
-  return {
-    store: new DynamoDbChainStore({ client: dynamo, tableName: config.chainTable, timer }),
-    primary: {
-      reader: p.reader,
-      writer: p.writer,
-      snapshots: new Ec2PrimarySnapshots(primary.ec2, ec2Options),
-      waiter: p.waiter,
-      volumes: new Ec2Volumes(primary.ec2, ec2Options),
-      lookup: p.lookup,
-    },
-    secondary: {
-      reader: s.reader,
-      writer: s.writer,
-      waiter: s.waiter,
-      snapshots: new Ec2PrimarySnapshots(secondary.ec2, ec2Options),
-      lookup: s.lookup,
-      kmsKeyId: config.secondaryKmsKeyId,
-    },
-    clock: { now: () => timer.now() },
-    logger: config.logger ?? silentLogger,
-    tuning,
-    close() {
-      primary.destroy();
-      secondary.destroy();
-      dynamo.destroy();
-    },
-  };
-}
-
-const optionalUrl = z.url().optional();
-
-/** The environment of every engine Lambda (the CDK stack sets it; the local runner too). */
-export const engineEnvSchema = z.object({
-  CHAIN_TABLE: z.string().min(1),
-  PRIMARY_REGION: z.string().min(1),
-  SECONDARY_REGION: z.string().min(1),
-  EBS_ENDPOINT: optionalUrl,
-  EC2_ENDPOINT: optionalUrl,
-  DYNAMODB_ENDPOINT: optionalUrl,
-  SECONDARY_KMS_KEY_ID: z.string().min(1).optional(),
-});
-
-export type EngineEnv = z.infer<typeof engineEnvSchema>;
-
-/**
- * Reads the engine's configuration from environment variables, validated.
- *
- * @throws EngineConfigError naming every missing or malformed variable
- * @example
- * const context = createEngineContext(engineConfigFromEnv(process.env));
- */
-export function engineConfigFromEnv(env: Readonly<Record<string, string | undefined>>): EngineConfig {
-  // Empty strings (a CDK environment left blank) mean "not set".
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = engineEnvSchema.safeParse(present);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
-    throw new EngineConfigError(`the engine's environment is incomplete or malformed (${problems}); set it in the stack or the local runner`);
-  }
-  const e = parsed.data;
-  return {
-    chainTable: e.CHAIN_TABLE,
-    primary: { region: e.PRIMARY_REGION, ebsEndpoint: e.EBS_ENDPOINT, ec2Endpoint: e.EC2_ENDPOINT },
-    secondary: { region: e.SECONDARY_REGION, ebsEndpoint: e.EBS_ENDPOINT, ec2Endpoint: e.EC2_ENDPOINT },
-    dynamoDbEndpoint: e.DYNAMODB_ENDPOINT,
-    secondaryKmsKeyId: e.SECONDARY_KMS_KEY_ID,
-  };
 }

@@ -8,10 +8,10 @@
  * block order, across all of them. Each CopySegment stores its segment's digests in the chain
  * table (`DIG#<runId>#<segment>#<chunk>`); the completing step reads them back in segment order.
  */
+import { segmentRange } from '../core/constants';
 import { createHash } from 'node:crypto';
-import { runBlockPool } from '../aws/block-pool';
-import { DIGEST_BYTES } from '../aws/checksum';
-import { segmentRange } from '../aws/snapshot-reader';
+import { runBlockPool } from '../core/block-pool';
+import { DIGEST_BYTES } from '../core/checksum';
 import type { DeltaMap } from '../core/delta-map';
 import type { ChainStore } from '../core/ports/chain-store';
 import type { SnapshotReader, SnapshotState, SnapshotWaiter, SnapshotWriter, WrittenBlocks } from '../core/ports/snapshots';

@@ -17,7 +17,7 @@ import type { Fence } from '../core/ports/chain-store';
 import type { EngineContext } from './context';
 import { ProtectionConfigError } from './errors';
 import { pruneInputSchema, syncProtectionConfigSchema, type PruneInput } from './schemas';
-import { PURPOSE_TAG, RESTORE_POINT_PURPOSE, VOLUME_ID_TAG } from './sync';
+import { PURPOSE_TAG, RESTORE_POINT_PURPOSE, VOLUME_ID_TAG } from '../core/tags';
 
 export interface PruneOutput {
   readonly volumeId: string;

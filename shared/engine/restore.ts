@@ -34,7 +34,7 @@ import type { SnapshotState, SnapshotWriter, Tag, VolumeAttributes, Volumes } fr
 import { restorePlan, selectRestorePoint, type RestorePointSelector } from '../core/restore-plan';
 import { InvalidVolumeError, SnapshotFailedError, SnapshotNotFoundError, UnrelatedSnapshotsError, VolumeNotProtectedError } from '../core/ports/errors';
 import type { EngineContext, PrimarySide, SecondarySide } from './context';
-import { PURPOSE_TAG, RUN_ID_TAG, VOLUME_ID_TAG } from './sync';
+import { PURPOSE_TAG, RUN_ID_TAG, VOLUME_ID_TAG } from '../core/tags';
 import { completeSnapshotFromDigests, copySegmentBlocks, type CopySegmentResult } from './copy-segment';
 import { RestoreChainMovedError, RestoreRequestError } from './errors';
 import {

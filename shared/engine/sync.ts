@@ -17,12 +17,11 @@
  * After adopting or discarding, the run goes on as a normal sync with a fresh `P_now`:
  * `changes(P_head → P_now)` covers everything the crashed run meant to copy, so nothing is lost.
  */
-import { runBlockPool } from '../aws/block-pool';
+import { runBlockPool } from '../core/block-pool';
 import { LeaseLostError, SnapshotFailedError, SnapshotNotFoundError, VolumeBusyError } from '../core/ports/errors';
-import { segmentRange } from '../aws/snapshot-reader';
-import { sha256, ZERO_BLOCK_DIGEST } from '../aws/checksum';
+import { sha256, ZERO_BLOCK_DIGEST } from '../core/checksum';
 import type { ChainEntry, EntryKind } from '../core/chain-entry';
-import { BLOCKS_PER_GIB, BLOCKS_PER_SEGMENT, volumeBlocks } from '../core/constants';
+import { BLOCKS_PER_GIB, BLOCKS_PER_SEGMENT, segmentRange, volumeBlocks } from '../core/constants';
 import type { DeltaMap } from '../core/delta-map';
 import { ChainInvariantError } from '../core/errors';
 import type { DirtyRegionLog, Fence, JobRecord, ProtectedVolume } from '../core/ports/chain-store';
@@ -49,14 +48,7 @@ import {
 } from './schemas';
 import { readRevisedCompareMap } from './verify-maps';
 
-// The tags live in tags.ts (shared with verify and restore); re-exported for existing imports.
-export { KIND_TAG, PURPOSE_TAG, RUN_ID_TAG, SEQ_TAG, VOLUME_ID_TAG } from './tags';
-import { KIND_TAG, PURPOSE_TAG, RUN_ID_TAG, SEQ_TAG, VERIFY_RUN_TAG, VOLUME_ID_TAG } from './tags';
-
-/** {@link PURPOSE_TAG} of the primary snapshots (`P_n`) the Sync job takes. */
-export const SYNC_PRIMARY_PURPOSE = 'sync-primary';
-/** {@link PURPOSE_TAG} of restore points (`S_n`). */
-export const RESTORE_POINT_PURPOSE = 'restore-point';
+import { KIND_TAG, PURPOSE_TAG, RESTORE_POINT_PURPOSE, RUN_ID_TAG, SEQ_TAG, SYNC_PRIMARY_PURPOSE, VERIFY_RUN_TAG, VOLUME_ID_TAG } from '../core/tags';
 
 // ── outputs (plain JSON) ─────────────────────────────────────────────────────────────────
 

@@ -12,14 +12,13 @@
  * read:                both sides where listed, zeros where unlisted; □□ on both sides: no read
  * ```
  */
-import { BLOCK_SIZE } from '../core/constants';
+import { BLOCK_SIZE, segmentRange } from '../core/constants';
 import { DeltaMap } from '../core/delta-map';
 import type { PitMap } from '../core/pit-map';
 import type { SnapshotReader } from '../core/ports/snapshots';
 import { compareDeltaMap, scanScope } from '../core/verify-plan';
-import { runBlockPool } from '../aws/block-pool';
+import { runBlockPool } from '../core/block-pool';
 import { ChecksumMismatchError } from '../core/ports/errors';
-import { segmentRange } from '../aws/snapshot-reader';
 import { PrimaryBlockUnreadableError } from './errors';
 
 /**

@@ -32,7 +32,7 @@ import type { EngineContext } from './context';
 import { FixupMissingError, NothingToVerifyError, ScanIncompleteError, SnapshotNotReadyError, VerifyBaseMovedError } from './errors';
 import { allSegments, readVerifyMap, writeVerifyMap, writeVerifySegment } from './verify-maps';
 import { scanSegment } from './verify-scan';
-import { PURPOSE_TAG, VERIFY_RUN_TAG } from './tags';
+import { PURPOSE_TAG, VERIFY_RUN_TAG } from '../core/tags';
 import {
   verifyBeginInputSchema,
   verifyFinishScanInputSchema,
@@ -46,7 +46,6 @@ import {
   type VerifyScanSegmentInput,
 } from './verify-schemas';
 
-export { VERIFY_RUN_TAG } from './tags';
 
 /**
  * Attempts at listing `D0` while syncs keep deleting its base: each commit replaces the base, and a

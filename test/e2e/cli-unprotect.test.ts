@@ -10,7 +10,7 @@
 import * as path from 'node:path';
 import { localEngineContext, requireLocalCloud } from '../../cli/local-cloud';
 import type { EngineContext } from '../../shared/engine/context';
-import { VOLUME_ID_TAG } from '../../shared/engine/sync';
+import { VOLUME_ID_TAG } from '../../shared/core/tags';
 import { freshHome, runCli, runCliJson, STACK_LINE } from './cli-harness';
 
 /** Jobs compile the state machines in each child process: give them room on two shared cores. */

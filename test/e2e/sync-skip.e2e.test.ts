@@ -10,7 +10,7 @@
  * ```
  */
 import { runStateMachine } from '../../local/runner';
-import { PURPOSE_TAG, SYNC_PRIMARY_PURPOSE, VOLUME_ID_TAG } from '../../shared/engine/sync';
+import { PURPOSE_TAG, SYNC_PRIMARY_PURPOSE, VOLUME_ID_TAG } from '../../shared/core/tags';
 import { startEngineHarness, type EngineHarness } from '../integration/engine/engine-harness';
 import { chainView, firstOccurrences, type SyncOutput } from './e2e-harness';
 

@@ -6,7 +6,7 @@ import { DEFAULT_SNAPSHOT_MAX_POLLS } from '../../infra/state-machines/job-build
 import { RESTORE_REFUSAL_ERRORS } from '../../infra/state-machines/restore-state-machine';
 import { TASK_NAMES } from '../../lambdas/task-names';
 import { definitionsFromTemplate, type LocalDefinition } from '../../local/runner';
-import { SNAPSHOT_BLOCK_RATE } from '../../shared/aws/rate-limiter';
+import { SNAPSHOT_BLOCK_RATE } from '../../shared/core/quotas';
 import { DEFAULT_TUNING, SEGMENT_MAP_MAX_CONCURRENCY } from '../../shared/engine/context';
 
 // asl-validator ships no types: its CommonJS export is one function.

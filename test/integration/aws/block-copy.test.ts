@@ -8,7 +8,7 @@
  *        ▼
  *   S (new snapshot)       blocks 0..199, completed with the LINEAR aggregate
  */
-import { runBlockPool } from '../../../shared/aws/block-pool';
+import { runBlockPool } from '../../../shared/core/block-pool';
 import { RateLimiter, type RateLimiterOptions } from '../../../shared/aws/rate-limiter';
 import { EbsSnapshotReader } from '../../../shared/aws/snapshot-reader';
 import { EbsSnapshotWriter } from '../../../shared/aws/snapshot-writer';

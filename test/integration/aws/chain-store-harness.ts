@@ -6,7 +6,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbChainStore } from '../../../shared/aws/chain-store';
-import type { Timer } from '../../../shared/aws/timer';
+import type { Timer } from '../../../shared/core/ports/timer';
 import type { ChainEntry, EntryKind } from '../../../shared/core/chain-entry';
 import { volumeBlocks } from '../../../shared/core/constants';
 import { DeltaMap } from '../../../shared/core/delta-map';

@@ -4,7 +4,7 @@ import { Ec2PrimarySnapshots, PRIMARY_CONSECUTIVE_COMPLETED } from '../../../sha
 import { RateLimiter } from '../../../shared/aws/rate-limiter';
 import { EbsSnapshotReader } from '../../../shared/aws/snapshot-reader';
 import { Ec2SnapshotWaiter } from '../../../shared/aws/snapshot-waiter';
-import { OWNER_TAG } from '../../../shared/aws/tags';
+import { OWNER_TAG } from '../../../shared/core/tags';
 import { patternBlock, rejectionOf, sha256Hex, startAdaptersHarness, stopAdaptersHarness, ZONE, type AdaptersHarness } from './adapters-harness';
 
 const POLL_INTERVAL_MS = 10;

@@ -8,7 +8,7 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { Ec2Volumes } from '../../../shared/aws/ec2-volumes';
 import { InvalidVolumeError, SwapFailedError } from '../../../shared/core/ports/errors';
-import { OWNER_TAG } from '../../../shared/aws/tags';
+import { OWNER_TAG } from '../../../shared/core/tags';
 import { ROOT_DEVICE_NAME } from '../../../local/emulator/ec2';
 import { patternBlock, REGION, rejectionOf, sha256Hex, startAdaptersHarness, stopAdaptersHarness, ZONE, type AdaptersHarness } from './adapters-harness';
 

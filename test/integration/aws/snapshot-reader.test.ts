@@ -10,8 +10,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { Readable } from 'node:stream';
 import { ChecksumMismatchError, SnapshotNotFoundError, UnrelatedSnapshotsError } from '../../../shared/core/ports/errors';
 import { RateLimiter } from '../../../shared/aws/rate-limiter';
-import { EbsSnapshotReader, segmentRange } from '../../../shared/aws/snapshot-reader';
-import { BLOCK_SIZE, BLOCKS_PER_SEGMENT } from '../../../shared/core/constants';
+import { EbsSnapshotReader } from '../../../shared/aws/snapshot-reader';
+import { BLOCK_SIZE, BLOCKS_PER_SEGMENT, segmentRange } from '../../../shared/core/constants';
 import type { ListedBlock } from '../../../shared/core/ports/snapshots';
 import { patternBlock, rejectionOf, seedSnapshot, sha256Hex, startAdaptersHarness, stopAdaptersHarness, type AdaptersHarness } from './adapters-harness';
 

@@ -3,13 +3,13 @@
  * blocks with checksums, LINEAR completion, encrypted lineages, the "snapshot does not exist"
  * window, and snapshots that end in `error`.
  */
-import { BlockDigests, sha256 } from '../../../shared/aws/checksum';
+import { BlockDigests, sha256 } from '../../../shared/core/checksum';
 import { ChecksumMismatchError, ClientTokenConflictError, EbsValidationError, SnapshotFailedError } from '../../../shared/core/ports/errors';
 import { RateLimiter } from '../../../shared/aws/rate-limiter';
 import { EbsSnapshotReader } from '../../../shared/aws/snapshot-reader';
 import { Ec2SnapshotWaiter } from '../../../shared/aws/snapshot-waiter';
 import { EbsSnapshotWriter } from '../../../shared/aws/snapshot-writer';
-import { OWNER_TAG } from '../../../shared/aws/tags';
+import { OWNER_TAG } from '../../../shared/core/tags';
 import { BLOCK_SIZE } from '../../../shared/core/constants';
 import type { SnapshotJob } from '../../../shared/core/ports/snapshots';
 import { patternBlock, rejectionOf, sha256Hex, startAdaptersHarness, stopAdaptersHarness, type AdaptersHarness } from './adapters-harness';

@@ -7,9 +7,10 @@
  * Other engine suites (verify, restore) may import it.
  */
 import { BLOCK_SIZE } from '../../../shared/core/constants';
-import type { Timer } from '../../../shared/aws/timer';
+import type { Timer } from '../../../shared/core/ports/timer';
 import type { ProtectionConfig } from '../../../shared/core/ports/chain-store';
-import { createEngineContext, silentLogger, type EngineConfig, type EngineContext } from '../../../shared/engine/context';
+import { silentLogger, type EngineContext } from '../../../shared/engine/context';
+import { createEngineContext, type EngineConfig } from '../../../shared/wiring/engine-context';
 import { createChainTable, startLocalDynamoDb, type LocalDynamoDb } from '../../../local/dynamodb';
 import type { RunningEmulator } from '../../../local/emulator';
 import type { Ec2Model } from '../../../local/emulator/ec2';

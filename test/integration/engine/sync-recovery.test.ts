@@ -11,7 +11,7 @@
 import type { SnapshotWriter } from '../../../shared/core/ports/snapshots';
 import type { EngineContext } from '../../../shared/engine/context';
 import { DEFAULT_LEASE_TTL_MS } from '../../../shared/engine/context';
-import { PURPOSE_TAG, SYNC_PRIMARY_PURPOSE, VOLUME_ID_TAG } from '../../../shared/engine/sync';
+import { PURPOSE_TAG, SYNC_PRIMARY_PURPOSE, VOLUME_ID_TAG } from '../../../shared/core/tags';
 import { startEngineHarness, type EngineHarness, type Image } from './engine-harness';
 import { driveSync, nextRunId, SYNC_STEPS, type SyncStep } from './sync-driver';
 

@@ -12,15 +12,8 @@
  */
 import type { ChainStore } from '../../../shared/core/ports/chain-store';
 import type { EngineContext } from '../../../shared/engine/context';
-import {
-  PURPOSE_TAG,
-  snapshotStatus,
-  syncBegin,
-  syncPlan,
-  SYNC_PRIMARY_PURPOSE,
-  VOLUME_ID_TAG,
-  type SyncPlanOutput,
-} from '../../../shared/engine/sync';
+import { snapshotStatus, syncBegin, syncPlan, type SyncPlanOutput } from '../../../shared/engine/sync';
+import { PURPOSE_TAG, SYNC_PRIMARY_PURPOSE, VOLUME_ID_TAG } from '../../../shared/core/tags';
 import { startEngineHarness, type EngineHarness } from './engine-harness';
 import { driveSync, nextRunId } from './sync-driver';
 

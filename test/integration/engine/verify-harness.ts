@@ -7,7 +7,8 @@
  * machine's order; the fix-up is `SyncPlan` with `extraFromRun`, which reads `C'` from the run.
  */
 import { BLOCK_SIZE } from '../../../shared/core/constants';
-import { createEngineContext, type EngineContext } from '../../../shared/engine/context';
+import { type EngineContext } from '../../../shared/engine/context';
+import { createEngineContext } from '../../../shared/wiring/engine-context';
 import { completeSnapshot, copySegment, syncBegin, syncCommit, syncPlan, type SyncSummary } from '../../../shared/engine/sync';
 import { createChainTable, startLocalDynamoDb, type LocalDynamoDb } from '../../../local/dynamodb';
 import { patternBlock, REGION, sha256Hex, startAdaptersHarness, stopAdaptersHarness, ZONE, type AdaptersHarness } from '../aws/adapters-harness';

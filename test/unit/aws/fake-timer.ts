@@ -1,4 +1,4 @@
-import type { Timer } from '../../../shared/aws/timer';
+import type { Timer } from '../../../shared/core/ports/timer';
 
 /** A timer whose sleeps return at once and move its clock forward: backoff and rates run instantly. */
 export class FakeTimer implements Timer {

@@ -1,4 +1,5 @@
-import { AdaptiveBucket, DEFAULT_ACCOUNT_RATES, RateLimiter, SNAPSHOT_BLOCK_RATE } from '../../../shared/aws/rate-limiter';
+import { AdaptiveBucket, RateLimiter } from '../../../shared/aws/rate-limiter';
+import { DEFAULT_ACCOUNT_RATES, SNAPSHOT_BLOCK_RATE } from '../../../shared/core/quotas';
 import { FakeTimer } from './fake-timer';
 
 /** Issues `count` acquires one after the other and returns the fake time they took, in ms. */

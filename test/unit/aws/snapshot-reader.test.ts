@@ -1,7 +1,7 @@
-import { sha256Base64 } from '../../../shared/aws/checksum';
+import { sha256Base64 } from '../../../shared/core/checksum';
 import { ChecksumMismatchError } from '../../../shared/core/ports/errors';
-import { segmentRange, verifyBlock } from '../../../shared/aws/snapshot-reader';
-import { BLOCK_SIZE, BLOCKS_PER_SEGMENT } from '../../../shared/core/constants';
+import { verifyBlock } from '../../../shared/aws/snapshot-reader';
+import { BLOCK_SIZE, BLOCKS_PER_SEGMENT, segmentRange } from '../../../shared/core/constants';
 
 describe('snapshot-reader', () => {
   describe('verifyBlock', () => {

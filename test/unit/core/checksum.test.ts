@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { BlockDigests, sha256, sha256Base64, ZERO_BLOCK, ZERO_BLOCK_DIGEST } from '../../../shared/aws/checksum';
+import { BlockDigests, sha256, sha256Base64, ZERO_BLOCK, ZERO_BLOCK_DIGEST } from '../../../shared/core/checksum';
 import { BLOCK_SIZE } from '../../../shared/core/constants';
 
 /** The LINEAR aggregate computed the naive way: a Map, sorted keys, concatenated digests. */

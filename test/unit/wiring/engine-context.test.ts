@@ -1,4 +1,5 @@
-import { DEFAULT_TUNING, engineConfigFromEnv, SEGMENT_MAP_MAX_CONCURRENCY, createEngineContext } from '../../../shared/engine/context';
+import { DEFAULT_TUNING, SEGMENT_MAP_MAX_CONCURRENCY } from '../../../shared/engine/context';
+import { engineConfigFromEnv, createEngineContext } from '../../../shared/wiring/engine-context';
 import { EngineConfigError } from '../../../shared/engine/errors';
 
 describe('engineConfigFromEnv', () => {

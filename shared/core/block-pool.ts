@@ -4,7 +4,7 @@
  * `BlockCopyFailedError` at the end. The rate limiter, not the pool size, sets the request rate:
  * the pool only bounds memory (one block buffer per worker) and sockets.
  */
-import { BlockCopyFailedError, type BlockFailure } from '../core/ports/errors';
+import { BlockCopyFailedError, type BlockFailure } from './ports/errors';
 
 /**
  * 64 workers, as coldsnap's SNAPSHOT_BLOCK_WORKERS: with ~50 ms per block request that is enough

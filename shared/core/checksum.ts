@@ -2,8 +2,8 @@
  * SHA-256 of blocks and the LINEAR aggregate CompleteSnapshot checks (EBS-FACTS.md, Checksums).
  */
 import { createHash } from 'node:crypto';
-import { BLOCK_SIZE } from '../core/constants';
-import { BlockRangeError } from '../core/errors';
+import { BLOCK_SIZE } from './constants';
+import { BlockRangeError } from './errors';
 
 /** Bytes of a SHA-256 digest. */
 export const DIGEST_BYTES = 32;

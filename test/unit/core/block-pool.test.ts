@@ -1,4 +1,4 @@
-import { runBlockPool } from '../../../shared/aws/block-pool';
+import { runBlockPool } from '../../../shared/core/block-pool';
 import { BlockCopyFailedError } from '../../../shared/core/ports/errors';
 
 async function* listing(blocks: number[]): AsyncGenerator<number> {

@@ -1,4 +1,4 @@
-import { isOwned, OWNER_TAG, toSdkTags, withOwnerTag } from '../../../shared/aws/tags';
+import { isOwned, OWNER_TAG, toSdkTags, withOwnerTag } from '../../../shared/core/tags';
 
 describe('tags', () => {
   describe('withOwnerTag', () => {
