@@ -76,17 +76,29 @@ import {
   VolumeBusyError,
   VolumeNotProtectedError,
 } from './errors';
+import {
+  CHAIN_TABLE_KEY,
+  cmpSk,
+  cmpSkPrefix,
+  digestSk,
+  digestSkPrefix,
+  drlSk,
+  entrySk,
+  jobSk,
+  MAX_SEQ,
+  mapSk,
+  mapSkPrefix,
+  META_SORT_KEY,
+  runMapSk,
+  runMapSkPrefix,
+  runSk,
+  SORT_KEY_PREFIX,
+  volumePk,
+} from '../core/table-keys';
 import { systemTimer, type Timer } from './timer';
 
-/** Key attribute names; the CDK table and `local/dynamodb.ts` create exactly these (both S). */
-export const CHAIN_TABLE_KEY = { partitionKey: 'pk', sortKey: 'sk' } as const;
-
-/** Seqs are zero-padded so that sort-key order is numeric order; 10 digits outlast any chain. */
-const SEQ_DIGITS = 10;
-const MAX_SEQ = 10 ** SEQ_DIGITS - 1;
-
-/** A 65,536 GiB volume has 2,048 segments: 4 digits keep shard keys in numeric order. */
-const SEGMENT_DIGITS = 4;
+// Re-exported for importers of the adapter's old home of the key names.
+export { CHAIN_TABLE_KEY } from '../core/table-keys';
 
 /** DynamoDB's cap on one BatchWriteItem. */
 const BATCH_WRITE_MAX_ITEMS = 25;
@@ -563,7 +575,7 @@ export class DynamoDbChainStore implements ChainStore {
   async readCompareMap(volumeId: string, runId: string, blocks: number): Promise<CompareMapState> {
     checkId(runId, 'runId');
     const shards: Array<[number, Uint8Array]> = [];
-    for await (const item of this.queryPrefix(volumeId, `CMP#${runId}#`)) {
+    for await (const item of this.queryPrefix(volumeId, cmpSkPrefix(runId))) {
       const shard = parseItem(shardSchema, item, volumeId);
       shards.push([shard.segment, shard.bytes]);
     }
@@ -591,7 +603,7 @@ export class DynamoDbChainStore implements ChainStore {
       }));
     }
     const stale: Key[] = [];
-    for await (const item of this.queryPrefix(volumeId, `DIG#${runId}#${pad(segment, SEGMENT_DIGITS)}#`, true)) {
+    for await (const item of this.queryPrefix(volumeId, digestSkPrefix(runId, segment), true)) {
       const sk = String(item.sk);
       if (Number(sk.slice(sk.lastIndexOf('#') + 1)) >= chunks) stale.push(itemKey(volumeId, sk));
     }
@@ -611,7 +623,7 @@ export class DynamoDbChainStore implements ChainStore {
       return { segment: done.segment, digests };
     };
     // Sort keys pad segment and chunk, so the query returns ascending segment, then chunk.
-    for await (const raw of this.queryPrefix(volumeId, `DIG#${runId}#`)) {
+    for await (const raw of this.queryPrefix(volumeId, digestSkPrefix(runId))) {
       const item = parseItem(digestSchema, raw, volumeId);
       if (current !== undefined && current.segment !== item.segment) {
         yield finish(current);
@@ -656,7 +668,7 @@ export class DynamoDbChainStore implements ChainStore {
     checkId(runId, 'runId');
     checkMapName(name);
     const shards: Array<[number, Uint8Array]> = [];
-    for await (const item of this.queryPrefix(volumeId, `RMAP#${runId}#${name}#`)) {
+    for await (const item of this.queryPrefix(volumeId, runMapSkPrefix(runId, name))) {
       const shard = parseItem(shardSchema, item, volumeId);
       shards.push([shard.segment, shard.bytes]);
     }
@@ -666,7 +678,7 @@ export class DynamoDbChainStore implements ChainStore {
   async deleteRunItems(volumeId: string, runId: string): Promise<void> {
     checkId(runId, 'runId');
     const keys: Key[] = [];
-    for (const prefix of [`DIG#${runId}#`, `RMAP#${runId}#`]) {
+    for (const prefix of [digestSkPrefix(runId), runMapSkPrefix(runId)]) {
       for await (const item of this.queryPrefix(volumeId, prefix, true)) keys.push(itemKey(volumeId, String(item.sk)));
     }
     await this.batchWrite([], keys);
@@ -735,7 +747,7 @@ export class DynamoDbChainStore implements ChainStore {
     await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: itemKey(volumeId, entrySk(seq)) }));
     if (before === undefined) await this.promoteFirstToBaseline(volumeId);
     const garbage: Key[] = [];
-    for await (const shard of this.queryPrefix(volumeId, `MAP#${pad(seq, SEQ_DIGITS)}#`, true)) garbage.push(itemKey(volumeId, String(shard.sk)));
+    for await (const shard of this.queryPrefix(volumeId, mapSkPrefix(seq), true)) garbage.push(itemKey(volumeId, String(shard.sk)));
     await this.batchWrite([], garbage);
     // A holder superseded meanwhile learns it here, as markSuspect's does.
     await this.updateMeta(volumeId, (current) => ({ ...checkedFence(current, fence) }));
@@ -751,7 +763,7 @@ export class DynamoDbChainStore implements ChainStore {
 
   async listJobRecords(volumeId: string): Promise<JobRecord[]> {
     const records: JobRecord[] = [];
-    for await (const item of this.queryPrefix(volumeId, 'JOB#')) records.push(parseItem(jobRecordSchema, item, volumeId) as JobRecord);
+    for await (const item of this.queryPrefix(volumeId, SORT_KEY_PREFIX.job)) records.push(parseItem(jobRecordSchema, item, volumeId) as JobRecord);
     return records.sort((a, b) => b.at.localeCompare(a.at));
   }
 
@@ -814,7 +826,7 @@ export class DynamoDbChainStore implements ChainStore {
     const garbage: Key[] = [];
     for await (const item of this.queryVolumeKeys(volumeId)) {
       const sk = String(item.sk);
-      if (sk !== 'META') garbage.push(itemKey(volumeId, sk));
+      if (sk !== META_SORT_KEY) garbage.push(itemKey(volumeId, sk));
     }
     await this.batchWrite([], garbage);
     try {
@@ -842,7 +854,7 @@ export class DynamoDbChainStore implements ChainStore {
     const headSeq = meta.headSeq;
     if (headSeq === undefined) return [];
     const entries: EntryItem[] = [];
-    for await (const item of this.queryPrefix(volumeId, 'ENTRY#')) {
+    for await (const item of this.queryPrefix(volumeId, SORT_KEY_PREFIX.entry)) {
       const entry = parseItem(entrySchema, item, volumeId);
       // An ENTRY above the head is a crashed commit's, never visible: not a restore point.
       if (entry.seq <= headSeq) entries.push(entry);
@@ -977,7 +989,7 @@ export class DynamoDbChainStore implements ChainStore {
   private async cleanUpAfterCommit(volumeId: string, item: EntryItem): Promise<void> {
     const listed = new Set(item.segments.map((segment) => mapSk(item.seq, segment)));
     const orphans: Key[] = [];
-    for await (const shard of this.queryPrefix(volumeId, `MAP#${pad(item.seq, SEQ_DIGITS)}#`, true)) {
+    for await (const shard of this.queryPrefix(volumeId, mapSkPrefix(item.seq), true)) {
       const sk = String(shard.sk);
       if (!listed.has(sk)) orphans.push(itemKey(volumeId, sk));
     }
@@ -990,7 +1002,7 @@ export class DynamoDbChainStore implements ChainStore {
    * DRL the next run is writing meanwhile survives.
    */
   private async deleteStaleDirtyRegionShards(volumeId: string, seq: number): Promise<void> {
-    for await (const raw of this.queryPrefix(volumeId, 'DRL#', true)) {
+    for await (const raw of this.queryPrefix(volumeId, SORT_KEY_PREFIX.dirtyRegion, true)) {
       const shard = parseItem(shardSchema.pick({ sk: true, seq: true }), raw, volumeId);
       if (shard.seq !== undefined && shard.seq > seq) continue;
       try {
@@ -1159,60 +1171,12 @@ export class DynamoDbChainStore implements ChainStore {
 
 // ── keys ─────────────────────────────────────────────────────────────────────────────────
 
-function pad(value: number, digits: number): string {
-  return String(value).padStart(digits, '0');
-}
-
-function volumePk(volumeId: string): string {
-  return `VOL#${volumeId}`;
-}
-
 function itemKey(volumeId: string, sk: string): Key {
   return { [CHAIN_TABLE_KEY.partitionKey]: volumePk(volumeId), [CHAIN_TABLE_KEY.sortKey]: sk };
 }
 
 function metaKey(volumeId: string): Key {
-  return itemKey(volumeId, 'META');
-}
-
-function entrySk(seq: number): string {
-  return `ENTRY#${pad(seq, SEQ_DIGITS)}`;
-}
-
-/**
- * Generation 0 (absent) is the key every commit writes; a prune's merge writes generation n under
- * new keys so that the entry's old shards stay intact until the entry points at the new ones.
- */
-function mapSk(seq: number, segment: number, generation?: number): string {
-  const base = `MAP#${pad(seq, SEQ_DIGITS)}#${pad(segment, SEGMENT_DIGITS)}`;
-  return generation === undefined ? base : `${base}#g${generation}`;
-}
-
-function drlSk(segment: number): string {
-  return `DRL#${pad(segment, SEGMENT_DIGITS)}`;
-}
-
-function runSk(runId: string): string {
-  return `RUN#${runId}`;
-}
-
-function cmpSk(runId: string, segment: number): string {
-  return `CMP#${runId}#${pad(segment, SEGMENT_DIGITS)}`;
-}
-
-/** A segment has at most 65,536 blocks, so at most 7 chunks: 3 digits keep them in order. */
-const CHUNK_DIGITS = 3;
-
-function digestSk(runId: string, segment: number, chunk: number): string {
-  return `DIG#${runId}#${pad(segment, SEGMENT_DIGITS)}#${pad(chunk, CHUNK_DIGITS)}`;
-}
-
-function runMapSk(runId: string, name: string, segment: number): string {
-  return `RMAP#${runId}#${name}#${pad(segment, SEGMENT_DIGITS)}`;
-}
-
-function jobSk(runId: string): string {
-  return `JOB#${runId}`;
+  return itemKey(volumeId, META_SORT_KEY);
 }
 
 /** Run-map names become key parts; `#` would let one name's prefix cover another's. */
