@@ -11,8 +11,8 @@
  *   fencing token of the volume lease and fails with `LeaseLostError` once another run took the
  *   lease over, so two jobs on one volume never both commit.
  */
-import type { ChainEntry, EntryKind } from '../chain-entry';
-import type { DeltaMap } from '../delta-map';
+import type { ChainEntry, EntryKind } from '../../chain-entry';
+import type { DeltaMap } from '../../delta-map';
 
 /** What a config value may hold: it is stored as is and handed back as is. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
