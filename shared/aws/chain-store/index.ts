@@ -38,10 +38,10 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import type { ChainEntry, EntryKind } from '../core/chain-entry';
-import { MAX_VOLUME_BLOCKS, MAX_VOLUME_SIZE_GIB, segmentCount, volumeBlocks } from '../core/constants';
-import { DeltaMap } from '../core/delta-map';
-import { ChainInvariantError, EbsCdpError, RestorePointNotFoundError, RetentionError } from '../core/errors';
+import type { ChainEntry, EntryKind } from '../../core/chain-entry';
+import { MAX_VOLUME_BLOCKS, MAX_VOLUME_SIZE_GIB, segmentCount, volumeBlocks } from '../../core/constants';
+import { DeltaMap } from '../../core/delta-map';
+import { ChainInvariantError, EbsCdpError, RestorePointNotFoundError, RetentionError } from '../../core/errors';
 import type {
   ChainStore,
   CompareMapState,
@@ -62,7 +62,7 @@ import type {
   UnprotectRequest,
   UnprotectResult,
   VerifyRun,
-} from '../core/ports/chain-store';
+} from '../../core/ports/chain-store';
 import {
   BatchRetryExhaustedError,
   ChainStoreCorruptError,
@@ -75,7 +75,7 @@ import {
   VolumeAlreadyProtectedError,
   VolumeBusyError,
   VolumeNotProtectedError,
-} from './errors';
+} from '../errors';
 import {
   CHAIN_TABLE_KEY,
   cmpSk,
@@ -94,11 +94,11 @@ import {
   runSk,
   SORT_KEY_PREFIX,
   volumePk,
-} from '../core/table-keys';
-import { systemTimer, type Timer } from './timer';
+} from '../../core/table-keys';
+import { systemTimer, type Timer } from '../timer';
 
 // Re-exported for importers of the adapter's old home of the key names.
-export { CHAIN_TABLE_KEY } from '../core/table-keys';
+export { CHAIN_TABLE_KEY } from '../../core/table-keys';
 
 /** DynamoDB's cap on one BatchWriteItem. */
 const BATCH_WRITE_MAX_ITEMS = 25;
