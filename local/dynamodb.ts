@@ -12,7 +12,7 @@ import {
   DynamoDBClient,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
-import { CHAIN_TABLE_KEY } from '../shared/aws/chain-store';
+import { CHAIN_TABLE_KEY } from '../shared/core/table-keys';
 import { EbsCdpError } from '../shared/core/errors';
 
 /** Loopback only: the local cloud must never be reachable from another host. */

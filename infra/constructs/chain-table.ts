@@ -6,7 +6,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { CHAIN_TABLE_KEY } from '../../shared/aws/chain-store';
+import { CHAIN_TABLE_KEY } from '../../shared/core/table-keys';
 
 export interface ChainTableProps {
   /** Refuse DeleteTable (on by default: losing the chain loses every restore point's map). */

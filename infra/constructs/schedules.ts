@@ -22,7 +22,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { CHAIN_TABLE_KEY } from '../../shared/aws/chain-store';
+import { CHAIN_TABLE_KEY, META_SORT_KEY, VOLUME_PARTITION_PREFIX } from '../../shared/core/table-keys';
 import type { JobName } from '../state-machines';
 import { acknowledge } from './nag';
 import { acknowledgeStateMachineRole } from './state-machines';
@@ -31,10 +31,6 @@ import { engineVolumeConfig, splitSelectors, type ProtectionConfig, type TagSele
 /** The jobs a schedule starts (Restore is started by a person). */
 export type ScheduledJob = Exclude<JobName, 'Restore'>;
 export const SCHEDULED_JOBS: readonly ScheduledJob[] = ['Sync', 'Verify', 'Prune'];
-
-/** The chain META's sort key and partition-key prefix (shared/aws/chain-store.ts writes the same). */
-export const META_SORT_KEY = 'META';
-export const VOLUME_PARTITION_PREFIX = 'VOL#';
 
 /**
  * Volumes dispatched at once. StartExecution is cheap, but every started sync lists changed
