@@ -86,7 +86,6 @@ import { DynamoDbRunState } from './run-state';
 import { ChainTableClient } from './table';
 import { DynamoDbVolumeRegistry } from './volume-registry';
 
-// Re-exported for importers of the adapter's old home of the key names.
 export { ChainPruner } from './chain-prune';
 export { DynamoDbDeltaMapChain, SECONDARY_NOT_STARTED, type DeltaMapChainOptions } from './delta-map-chain';
 export { DynamoDbJobHistory } from './job-history';
