@@ -1,17 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { BLOCK_SIZE, MAX_VOLUME_SIZE_GIB, volumeBlocks } from '../../shared/core/constants';
-import { BlockTable, overlay, UNALLOCATED, unionIndexes } from './block-table';
-import { FileContentStore, MemoryContentStore, type ContentStore } from './content-store';
-import type { BlockData, Clock, SnapshotInfo, SnapshotState, SnapshotStorePort, Tag } from './contracts';
-import { unwrittenEncryptedBlock } from './encryption';
-import { EbsApiError, EmulatorStateError, snapshotNotFound, validationError } from './errors';
+import { BLOCK_SIZE, MAX_VOLUME_SIZE_GIB, volumeBlocks } from '../../../shared/core/constants';
+import { BlockTable, overlay, UNALLOCATED, unionIndexes } from '../block-table';
+import { FileContentStore, MemoryContentStore, type ContentStore } from '../content-store';
+import type { BlockData, Clock, SnapshotInfo, SnapshotState, SnapshotStorePort, Tag } from '../contracts';
+import { unwrittenEncryptedBlock } from '../encryption';
+import { EbsApiError, EmulatorStateError, snapshotNotFound, validationError } from '../errors';
 import {
   FilePersistence,
   MemoryPersistence,
   toPersistedMap,
   type Persistence,
   type PersistedSnapshot,
-} from './persistence';
+} from '../persistence';
 
 /** Account every emulated resource belongs to (the AWS documentation's example account). */
 export const OWNER_ID = '111122223333';

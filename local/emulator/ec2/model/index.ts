@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { BLOCK_SIZE, volumeBlocks } from '../../../shared/core/constants';
-import type { BlockData, Clock, SnapshotInfo, SnapshotStorePort, Tag } from '../contracts';
-import { unwrittenEncryptedBlock } from '../encryption';
-import { Ec2ApiError, Ec2ErrorCode } from './errors';
+import { BLOCK_SIZE, volumeBlocks } from '../../../../shared/core/constants';
+import type { BlockData, Clock, SnapshotInfo, SnapshotStorePort, Tag } from '../../contracts';
+import { unwrittenEncryptedBlock } from '../../encryption';
+import { Ec2ApiError, Ec2ErrorCode } from '../errors';
 import {
   decodeBlockRanges,
   encodeBlockRanges,
@@ -14,10 +14,10 @@ import {
   type VolumeAttachment,
   type VolumeRecord,
   type VolumeType,
-} from './records';
-import { FileVolumeStorage, isZeroBlock, MemoryVolumeStorage, type VolumeStorage } from './volume-storage';
+} from '../records';
+import { FileVolumeStorage, isZeroBlock, MemoryVolumeStorage, type VolumeStorage } from '../volume-storage';
 
-export type { InstanceRecord, InstanceStateName, VolumeAttachment, VolumeRecord, VolumeState, VolumeType } from './records';
+export type { InstanceRecord, InstanceStateName, VolumeAttachment, VolumeRecord, VolumeState, VolumeType } from '../records';
 
 /** Largest volume EC2 creates (io2 Block Express), in GiB; also the EBS direct API limit. */
 const MAX_VOLUME_SIZE_GIB = 65_536;
