@@ -1,6 +1,6 @@
 /**
  * The seam between the two halves of the emulator:
- * - the snapshot store and the EBS direct APIs (`store.ts`, `ebs/`, `server.ts`), and
+ * - the snapshot store and the EBS direct APIs (`store/`, `ebs/`, `server.ts`), and
  * - the EC2 Query API with its volume and instance model (`ec2/`).
  *
  * Snapshots made by EC2 CreateSnapshot and by EBS StartSnapshot live in one store and are
