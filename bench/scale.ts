@@ -17,7 +17,7 @@ import { BLOCK_SIZE, segmentCount, volumeBlocks } from '../shared/core/constants
 import { DeltaMap } from '../shared/core/delta-map';
 import type { PrimarySnapshots, SnapshotReader, SnapshotStatus, SnapshotWaiter, SnapshotWriter, StartedSnapshot } from '../shared/core/ports/snapshots';
 import type { EngineContext } from '../shared/engine/context';
-import { runStateMachine } from '../local/runner';
+import { runStateMachine } from '../local/stepfunctions/runner';
 import { markdownTable, writeResults, xorshift32 } from './harness';
 import { BenchSetupError, createProtectedVolume, driveSync, startLocalCloud, writeBlocks, type LocalCloud } from './local-cloud';
 

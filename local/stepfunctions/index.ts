@@ -3,7 +3,7 @@
  * state-machine runner against the local cloud's engine context: the same synthesized
  * definitions, started and followed through the real `@aws-sdk/client-sfn` calls.
  */
-import { runStateMachine, type RunStateMachineOptions } from '../runner';
+import { runStateMachine, type RunStateMachineOptions } from './runner';
 import type { EngineContext } from '../../shared/engine/context';
 import type { RunExecution } from './executions';
 

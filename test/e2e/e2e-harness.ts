@@ -2,7 +2,7 @@
  * Fixtures of the end-to-end suites: the engine harness (emulator + dynalite on loopback, the
  * engine context over real HTTP), a workload that writes the primary volume and keeps the image
  * every restore point must hold, and helpers to run the real state machines (synthesized from
- * CDK, run by `local/runner.ts`) and to read back what they left: chain entries, secondary
+ * CDK, run by `local/stepfunctions/runner.ts`) and to read back what they left: chain entries, secondary
  * images, restored volumes.
  *
  * ```
@@ -11,7 +11,7 @@
  *      └──────────────── compared block by block ◄─────────────────┴─ S_n read back over the EBS direct APIs
  * ```
  */
-import { localDefinitions, runStateMachine, type RunStateMachineOptions, type RunStateMachineResult } from '../../local/runner';
+import { localDefinitions, runStateMachine, type RunStateMachineOptions, type RunStateMachineResult } from '../../local/stepfunctions/runner';
 import type { JobName } from '../../infra/state-machines';
 import type { ProtectionConfig } from '../../shared/core/ports/chain-store';
 import { patternBlock, sha256Hex, startEngineHarness, ZERO_BLOCK_HEX, ZONE, type EngineHarness, type Image } from '../integration/engine/engine-harness';

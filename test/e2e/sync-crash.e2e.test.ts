@@ -3,7 +3,7 @@
  * synthesized from CDK and run by the local runner, with crashes injected at task boundaries and
  * in the middle of a copy, and with two executions on one volume at once.
  */
-import { InjectedCrashError, type RunStateMachineResult } from '../../local/runner';
+import { InjectedCrashError, type RunStateMachineResult } from '../../local/stepfunctions/runner';
 import { DEFAULT_LEASE_TTL_MS, type EngineContext } from '../../shared/engine/context';
 import { SnapshotNotFoundError } from '../../shared/core/ports/errors';
 import { chainView, differences, firstOccurrences, outcomeOf, runJob, startE2eHarness, Workload, type EngineHarness, type SyncOutput } from './e2e-harness';

@@ -9,7 +9,7 @@
  *  P_1:        ·   ·   c     → S_1 (sync, 1 block: changes(P_0 → P_1))
  * ```
  */
-import { runStateMachine } from '../../local/runner';
+import { runStateMachine } from '../../local/stepfunctions/runner';
 import { PURPOSE_TAG, SYNC_PRIMARY_PURPOSE, VOLUME_ID_TAG } from '../../shared/core/tags';
 import { startEngineHarness, type EngineHarness } from '../integration/engine/engine-harness';
 import { chainView, firstOccurrences, type SyncOutput } from './e2e-harness';

@@ -9,7 +9,7 @@
  *  P_1:       ·    d    e    c        → S_1 (sync: 0 cleared, 5 rewritten, 7 new = 3 blocks)
  * ```
  */
-import { runStateMachine } from '../../local/runner';
+import { runStateMachine } from '../../local/stepfunctions/runner';
 import { startEngineHarness, type EngineHarness } from '../integration/engine/engine-harness';
 
 /** 1 GiB: one segment of 2,048 blocks, enough for the scenario and quick to copy. */

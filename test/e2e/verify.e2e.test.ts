@@ -2,7 +2,7 @@
  * Scenarios 3–5 (claims 1–11): the real Verify definition, synthesized from CDK and run by the
  * local runner, over chains built by the real Sync definition.
  */
-import type { RunStateMachineResult } from '../../local/runner';
+import type { RunStateMachineResult } from '../../local/stepfunctions/runner';
 import { chainView, corruptFrom, differences, firstOccurrences, outcomeOf, runJob, startE2eHarness, Workload, type EngineHarness, type SyncOutput } from './e2e-harness';
 
 /** 1 GiB: one segment of 2,048 blocks, so one Map item per scan or copy. */

@@ -1,11 +1,11 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { EngineStack, TASK_METADATA_KEY } from '../../infra/engine-stack';
+import { EbsCdpStack, TASK_METADATA_KEY } from '../../infra/ebs-cdp-stack';
 import { SEGMENT_MAX_CONCURRENCY, TRANSIENT_ERRORS } from '../../infra/state-machines';
 import { DEFAULT_SNAPSHOT_MAX_POLLS } from '../../infra/state-machines/job-builder';
 import { RESTORE_REFUSAL_ERRORS } from '../../infra/state-machines/restore-state-machine';
 import { TASK_NAMES } from '../../lambdas/task-names';
-import { definitionsFromTemplate, type LocalDefinition } from '../../local/runner';
+import { definitionsFromTemplate, type LocalDefinition } from '../../local/stepfunctions/runner';
 import { SNAPSHOT_BLOCK_RATE } from '../../shared/core/quotas';
 import { DEFAULT_TUNING, SEGMENT_MAP_MAX_CONCURRENCY } from '../../shared/engine/context';
 
@@ -29,7 +29,7 @@ describe('EngineStack', () => {
 
   beforeAll(() => {
     const app = new App();
-    const stack = new EngineStack(app, 'TestEngine', { taskCode: 'stub' });
+    const stack = new EbsCdpStack(app, 'TestEngine', { taskCode: 'stub' });
     template = Template.fromStack(stack);
     definitions = definitionsFromTemplate(template.toJSON() as never);
   });

@@ -7,9 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { EngineStack } from '../../../infra/engine-stack';
+import { EbsCdpStack } from '../../../infra/ebs-cdp-stack';
 import * as lambdaErrors from '../../../lambdas/errors';
-import { definitionsFromTemplate } from '../../../local/runner';
+import { definitionsFromTemplate } from '../../../local/stepfunctions/runner';
 import * as coreErrors from '../../../shared/core/errors';
 import { EbsCdpError, errorNameOf } from '../../../shared/core/errors';
 import * as portErrors from '../../../shared/core/ports/errors';
@@ -97,7 +97,7 @@ describe('error registry', () => {
 
   it('matches only names of our error classes (or of Step Functions and Lambda) in every Retry and Catch', () => {
     // Prepare
-    const template = Template.fromStack(new EngineStack(new App(), 'RegistryEngine', { taskCode: 'stub' }));
+    const template = Template.fromStack(new EbsCdpStack(new App(), 'RegistryEngine', { taskCode: 'stub' }));
     const definitions = Object.values(definitionsFromTemplate(template.toJSON() as never));
     const known = new Set(errorClassesOf([coreErrors, portErrors, engineErrors, lambdaErrors]).map((c) => c.errorName));
     const matched = new Set<string>();

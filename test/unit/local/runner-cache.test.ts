@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { JobName } from '../../../infra/state-machines';
-import { definitionsCacheKey, localDefinitions, type LocalDefinition } from '../../../local/runner';
+import { definitionsCacheKey, localDefinitions, type LocalDefinition } from '../../../local/stepfunctions/runner';
 
 const JOBS: readonly JobName[] = ['Sync', 'Verify', 'Restore', 'Prune'];
 

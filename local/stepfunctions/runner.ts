@@ -6,7 +6,7 @@
  * cloud (emulator + dynalite over HTTP, real SDK clients). Waits and retry pauses are shortened.
  *
  * ```
- *  EngineStack (stub code) ─synth─► template ─► DefinitionString (Fn::Join, Fn::GetAtt of function ARNs)
+ *  EbsCdpStack (stub code) ─synth─► template ─► DefinitionString (Fn::Join, Fn::GetAtt of function ARNs)
  *        │                                              │ resolved: arn:…:function:<logicalId>
  *        └─ function Metadata ebs-cdp:task ─────────────┴─► Task state → task name → handler(context)
  * ```
@@ -17,13 +17,13 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { TASKS, type TaskName } from '../lambdas';
-import { createTaskHandler } from '../lambdas/middleware';
-import { TASK_NAMES } from '../lambdas/task-names';
-import type * as EngineStackModule from '../infra/engine-stack';
-import type { JobName } from '../infra/state-machines';
-import { EbsCdpError } from '../shared/core/errors';
-import type { EngineContext } from '../shared/engine/context';
+import { TASKS, type TaskName } from '../../lambdas';
+import { createTaskHandler } from '../../lambdas/middleware';
+import { TASK_NAMES } from '../../lambdas/task-names';
+import type * as EbsCdpStackModule from '../../infra/ebs-cdp-stack';
+import type { JobName } from '../../infra/state-machines';
+import { EbsCdpError } from '../../shared/core/errors';
+import type { EngineContext } from '../../shared/engine/context';
 
 // ── Promise.withResolvers on Node 20 ──────────────────────────────────────────────────────
 
@@ -173,19 +173,19 @@ function jobNameOf(logicalId: string): JobName {
  * The engine stack's module, loaded on first use: it pulls in aws-cdk-lib (≈1.5 s to load), which
  * a CLI process that finds the definitions in the cache never needs.
  */
-function loadEngineStack(): typeof EngineStackModule {
+function loadEngineStack(): typeof EbsCdpStackModule {
   // A static import would load aws-cdk-lib in every process that runs a job.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('../infra/engine-stack') as typeof EngineStackModule;
+  return require('../../infra/ebs-cdp-stack') as typeof EbsCdpStackModule;
 }
 
 /** Synthesizes the engine stack with stub function code (no bundling: only the definitions matter here). */
 export function synthesizeDefinitions(): Record<JobName, LocalDefinition> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { App } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
-  const { EngineStack } = loadEngineStack();
+  const { EbsCdpStack } = loadEngineStack();
   const app = new App();
-  const stack = new EngineStack(app, RUNNER_STACK_NAME, { taskCode: 'stub' });
+  const stack = new EbsCdpStack(app, RUNNER_STACK_NAME, { taskCode: 'stub' });
   const template = app.synth().getStackArtifact(stack.artifactId).template as { Resources: Record<string, TemplateResource> };
   return definitionsFromTemplate(template);
 }
@@ -197,7 +197,7 @@ export function synthesizeDefinitions(): Record<JobName, LocalDefinition> {
  */
 const DEFINITIONS_CACHE_FORMAT = 1;
 
-const REPOSITORY_ROOT = path.resolve(__dirname, '..');
+const REPOSITORY_ROOT = path.resolve(__dirname, '../..');
 
 /**
  * What the synthesized definitions depend on: the infra code, the task names and handlers, what
@@ -206,7 +206,7 @@ const REPOSITORY_ROOT = path.resolve(__dirname, '..');
  * them.
  */
 const DEFINITION_SOURCE_DIRS = ['infra', 'lambdas', 'shared'];
-const DEFINITION_SOURCE_FILES = ['local/runner.ts'];
+const DEFINITION_SOURCE_FILES = ['local/stepfunctions/runner.ts'];
 const DEFINITION_PACKAGES = ['aws-cdk-lib', 'constructs'];
 
 /** Every `.ts` file under `dir`, relative to the repository, in a stable order. */
