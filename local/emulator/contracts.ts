@@ -46,6 +46,18 @@ export interface SnapshotInfo {
 /** Block content handed to the store: raw bytes of exactly one block (524,288 bytes). */
 export type BlockData = Buffer;
 
+/** What the EC2 half hands the store for one CreateSnapshot (see {@link SnapshotStorePort.createSnapshotFromVolume}). */
+export interface CreateSnapshotFromVolumeArgs {
+  readonly volumeId: string;
+  readonly volumeSize: number;
+  readonly parentSnapshotId?: string;
+  readonly changed: Map<number, BlockData | null>;
+  readonly description?: string;
+  readonly tags: Tag[];
+  readonly encrypted: boolean;
+  readonly kmsKeyId?: string;
+}
+
 /** What the EC2 half needs from the store. */
 export interface SnapshotStorePort {
   /**
@@ -54,16 +66,7 @@ export interface SnapshotStorePort {
    * content differs from the parent (a `null` value means the block is no longer allocated:
    * it reads as zeros / was trimmed). Blocks not in `changed` are inherited from the parent.
    */
-  createSnapshotFromVolume(args: {
-    volumeId: string;
-    volumeSize: number;
-    parentSnapshotId?: string;
-    changed: Map<number, BlockData | null>;
-    description?: string;
-    tags: Tag[];
-    encrypted: boolean;
-    kmsKeyId?: string;
-  }): Promise<SnapshotInfo>;
+  createSnapshotFromVolume(args: CreateSnapshotFromVolumeArgs): Promise<SnapshotInfo>;
   getSnapshot(snapshotId: string): SnapshotInfo | undefined;
   listSnapshots(): SnapshotInfo[];
   /** Deletes the snapshot's metadata; its blocks stay as long as another snapshot references them. */

@@ -10,7 +10,7 @@
 import { BLOCK_SIZE } from '../../../shared/core/constants';
 import { UNALLOCATED } from '../block-table';
 import { FileContentStore, MemoryContentStore, type ContentStore } from '../content-store';
-import type { BlockData, Clock, SnapshotInfo, SnapshotState, SnapshotStorePort, Tag } from '../contracts';
+import type { BlockData, Clock, CreateSnapshotFromVolumeArgs, SnapshotInfo, SnapshotState, SnapshotStorePort, Tag } from '../contracts';
 import { unwrittenEncryptedBlock } from '../encryption';
 import { FilePersistence, MemoryPersistence, type Persistence } from '../persistence';
 import { BackgroundWork, ContentTable } from './content-table';
@@ -185,16 +185,7 @@ export class SnapshotStore implements SnapshotStorePort {
 
   // ---- SnapshotStorePort (the EC2 half) ------------------------------------------------------
 
-  createSnapshotFromVolume(args: {
-    volumeId: string;
-    volumeSize: number;
-    parentSnapshotId?: string;
-    changed: Map<number, BlockData | null>;
-    description?: string;
-    tags: Tag[];
-    encrypted: boolean;
-    kmsKeyId?: string;
-  }): Promise<SnapshotInfo> {
+  createSnapshotFromVolume(args: CreateSnapshotFromVolumeArgs): Promise<SnapshotInfo> {
     return this.lifecycle.createSnapshotFromVolume(args);
   }
 

@@ -4,7 +4,7 @@
  * and deletion (hide, then purge once no child inherits through the snapshot).
  */
 import { BlockTable, UNALLOCATED } from '../block-table';
-import type { BlockData, Clock, SnapshotInfo, SnapshotState, Tag } from '../contracts';
+import type { Clock, CreateSnapshotFromVolumeArgs, SnapshotInfo, SnapshotState } from '../contracts';
 import { snapshotNotFound, validationError } from '../errors';
 import type { BackgroundWork, ContentTable } from './content-table';
 import type { Lineage } from './lineage';
@@ -214,16 +214,7 @@ export class SnapshotLifecycle {
   }
 
   /** The EC2 half's CreateSnapshot: a completed snapshot, incremental against its parent (see SnapshotStorePort). */
-  async createSnapshotFromVolume(args: {
-    volumeId: string;
-    volumeSize: number;
-    parentSnapshotId?: string;
-    changed: Map<number, BlockData | null>;
-    description?: string;
-    tags: Tag[];
-    encrypted: boolean;
-    kmsKeyId?: string;
-  }): Promise<SnapshotInfo> {
+  async createSnapshotFromVolume(args: CreateSnapshotFromVolumeArgs): Promise<SnapshotInfo> {
     const { clock, records, content } = this.parts;
     const parent = args.parentSnapshotId === undefined ? undefined : records.get(args.parentSnapshotId);
     if (args.parentSnapshotId !== undefined && parent === undefined) throw snapshotNotFound(args.parentSnapshotId);
