@@ -57,21 +57,18 @@ export function restoreDefinition(scope: Construct, props: Omit<JobBuilderProps,
   swapInput.next(swap).next(reportInput);
 
   // ── create the volume and wait for it to be available ──
-  const createVolume = job.lambda('RestoreCreateVolume', 'RestoreCreateVolume', {
+  // The first call creates the volume; the polls name the volume it created.
+  const createVolumePayload = {
     volumeId: sfn.JsonPath.stringAt('$.request.volumeId'),
     runId: JobBuilder.runId,
     mode: sfn.JsonPath.stringAt('$.plan.mode'),
     snapshotId: sfn.JsonPath.stringAt('$.plan.targetSnapshotId'),
     restorePoint: sfn.JsonPath.objectAt('$.decision.restorePoint'),
     like: sfn.JsonPath.objectAt('$.decision.like'),
-  }, { resultPath: '$.volume' });
+  };
+  const createVolume = job.lambda('RestoreCreateVolume', 'RestoreCreateVolume', createVolumePayload, { resultPath: '$.volume' });
   const pollVolume = job.lambda('RestoreCreateVolume.Poll', 'RestoreCreateVolume', {
-    volumeId: sfn.JsonPath.stringAt('$.request.volumeId'),
-    runId: JobBuilder.runId,
-    mode: sfn.JsonPath.stringAt('$.plan.mode'),
-    snapshotId: sfn.JsonPath.stringAt('$.plan.targetSnapshotId'),
-    restorePoint: sfn.JsonPath.objectAt('$.decision.restorePoint'),
-    like: sfn.JsonPath.objectAt('$.decision.like'),
+    ...createVolumePayload,
     newVolumeId: sfn.JsonPath.stringAt('$.volume.newVolumeId'),
   }, { resultPath: '$.volume' });
   createVolume.next(job.pollUntilCompleted({ id: 'RestoredVolume', statusPath: '$.volume.status', poll: pollVolume, next: swapInput }));
