@@ -22,7 +22,7 @@ import {
   type SyncPlanOutput,
 } from '../../../shared/engine/sync';
 import { startEngineHarness, type EngineHarness } from './engine-harness';
-import { driveSync, nextRunId } from './sync-driver';
+import { driveSync, nextRunId } from '../../../local/drivers';
 
 /** Polls of P_now before giving up (the emulator completes snapshots at once). */
 const MAX_STATUS_POLLS = 50;
