@@ -119,15 +119,16 @@ export async function waitForSnapshot(
 }
 
 /**
- * A Map state: `task` over `items`, `contexts.length` at a time, slot `s` on `contexts[s]` (its
- * own clients and rate limiter, as a separate Lambda). Results in item order.
+ * A Map state: `task` over `items`, `concurrency` at a time; slot `s` passes its index to `task`
+ * (the drivers give each slot its own context: its own clients and rate limiter, as a separate
+ * Lambda). Results in item order.
  */
-export async function mapItems<T, R>(items: readonly T[], contexts: readonly EngineContext[], task: (item: T, ctx: EngineContext, slot: number) => Promise<R>): Promise<R[]> {
+export async function mapItems<T, R>(items: readonly T[], concurrency: number, task: (item: T, slot: number) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array<R>(items.length);
   let next = 0;
   await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(contexts.length, items.length)) }, async (_, slot) => {
-      for (let at = next++; at < items.length; at = next++) results[at] = await task(items[at], contexts[slot], slot);
+    Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async (_, slot) => {
+      for (let at = next++; at < items.length; at = next++) results[at] = await task(items[at], slot);
     }),
   );
   return results;

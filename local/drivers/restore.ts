@@ -89,8 +89,8 @@ export async function driveRestore(ctx: EngineContext, request: Readonly<Record<
     run.plan = plan;
     if (steps.stopsAfter('RestorePlan')) return stop('RestorePlan');
     if (plan.mode === 'delta') {
-      run.copied = await steps.run('CopySegment', () => mapItems(plan.segments, contexts, async (segment, itemContext) => {
-        const result = await restoreCopySegment(itemContext, {
+      run.copied = await steps.run('CopySegment', () => mapItems(plan.segments, contexts.length, async (segment, slot) => {
+        const result = await restoreCopySegment(contexts[slot], {
           volumeId, runId, segment, sourceSnapshotId: plan.sourceSnapshotId, targetSnapshotId: plan.targetSnapshotId, targetSide: 'primary',
         });
         return { segment: result.segment, blocksWritten: result.blocksWritten };

@@ -99,7 +99,7 @@ export async function driveSync(ctx: EngineContext, volumeId: string, runId?: st
       if (steps.stopsAfter('SyncPlan')) return result('SyncPlan');
       // The SyncChanged Choice: nothing to copy ends the run (a recovered commit stays its output).
       if (plan.skipped !== undefined) return result();
-      await steps.run('CopySegment', () => timed(options.phases, 'copyMs', () => mapItems(plan.segments, contexts, (segment, itemContext) => copySegment(itemContext, {
+      await steps.run('CopySegment', () => timed(options.phases, 'copyMs', () => mapItems(plan.segments, contexts.length, (segment, slot) => copySegment(contexts[slot], {
         volumeId, runId: id, fencingToken: plan.fencingToken, seq: plan.seq, segment,
         sourceSnapshotId: plan.primarySnapshotId, targetSnapshotId: plan.secondarySnapshotId,
       }))));

@@ -114,13 +114,14 @@ async function scan(
   duringScan: (() => Promise<void>) | undefined,
   task: (segment: number, ctx: EngineContext) => Promise<VerifyScanSegmentOutput>,
 ): Promise<VerifyScanSegmentOutput[]> {
-  if (duringScan === undefined) return mapItems(segments, contexts, task);
+  const map = (items: readonly number[]): Promise<VerifyScanSegmentOutput[]> => mapItems(items, contexts.length, (segment, slot) => task(segment, contexts[slot]));
+  if (duringScan === undefined) return map(segments);
   if (segments.length <= 1) {
     await duringScan();
-    return mapItems(segments, contexts, task);
+    return map(segments);
   }
   const [first, ...rest] = segments;
   const head = await task(first, contexts[0]);
   await duringScan();
-  return [head, ...(await mapItems(rest, contexts, task))];
+  return [head, ...(await map(rest))];
 }
