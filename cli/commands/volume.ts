@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { CreateVolumeCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { volumeBlocks } from '../../shared/core/constants';
+import { LOCAL_CREDENTIALS } from '../../local/config';
 import { parseBlocks, parsePositive, parseSizeGiB, parseVolumeId } from '../arguments';
 import { NotFoundError, UsageError } from '../errors';
 import { requireLocalCloud, type LocalEndpoints } from '../local-cloud';
@@ -16,7 +17,7 @@ const DEFAULT_VOLUME_TYPE = 'gp3';
 const DEFAULT_SIZE_GIB = 4;
 
 function ec2Client(endpoints: LocalEndpoints): EC2Client {
-  return new EC2Client({ region: endpoints.region, endpoint: endpoints.emulator, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  return new EC2Client({ region: endpoints.region, endpoint: endpoints.emulator, credentials: LOCAL_CREDENTIALS });
 }
 
 async function localEndpoints(command: Command): Promise<LocalEndpoints> {

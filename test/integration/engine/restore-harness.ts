@@ -8,7 +8,8 @@ import type { DeltaMap } from '../../../shared/core/delta-map';
 import type { EngineContext } from '../../../shared/engine/context';
 import type { RestoreContext } from '../../../shared/engine/restore';
 import { driveRestore, driveSync, nextRunId, type CopiedSegments, type RestoreRun as DriverRestoreRun } from '../../../local/drivers';
-import { patternBlock, sha256Hex, startEngineHarness, ZERO_BLOCK_HEX, ZONE, type EngineHarness } from './engine-harness';
+import { patternBlock, sha256Hex, ZERO_BLOCK_HEX } from '../../../local/test-data';
+import { startEngineHarness, ZONE, type EngineHarness } from './engine-harness';
 
 export { ZONE, type CopiedSegments };
 
