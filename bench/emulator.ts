@@ -19,6 +19,7 @@ import {
   StartSnapshotCommand,
 } from '@aws-sdk/client-ebs';
 import { BLOCK_SIZE } from '../shared/core/constants';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/config';
 import { markdownTable, writeResults } from './harness';
 
 /** Concurrent clients: what the sync copies with per Lambda (coldsnap uses 64 workers; we use 32). */
@@ -96,7 +97,7 @@ export async function runEmulatorBench(): Promise<object> {
   const clients = Array.from(
     { length: CONCURRENT_CLIENTS },
     () =>
-      new EBSClient({ endpoint: emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+      new EBSClient({ endpoint: emulator.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
   );
   const payloads = Array.from({ length: blocks }, (_, i) => blockData(i));
   const checksums = payloads.map((data) => createHash('sha256').update(data).digest('base64'));

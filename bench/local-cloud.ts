@@ -4,43 +4,40 @@
  * clients, plus what the benches count: every EBS/EC2 call (the emulator's stats) and every
  * DynamoDB write (a middleware on the chain store's client).
  *
- * The drivers run the engine's steps in the order the state machines do (Wait/Choice loops as
- * bounded polls). A Map state's items run `mapConcurrency` at a time, each on its own context,
- * i.e. its own rate limiter, as separate Lambdas would.
+ * The jobs run through the local drivers (`local/drivers`: the state machines' order, Wait/Choice
+ * loops as bounded polls). A Map state's items run `mapConcurrency` at a time, each on its own
+ * context, i.e. its own rate limiter, as separate Lambdas would.
  */
-import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbChainStore } from '../shared/aws/chain-store';
-import { BLOCK_SIZE } from '../shared/core/constants';
 import { EbsCdpError } from '../shared/core/errors';
 import { silentLogger, type EngineContext, type EngineTuning } from '../shared/engine/context';
 import { createEngineContext, type EngineConfig } from '../shared/wiring/engine-context';
-import { completeSnapshot, copySegment, snapshotStatus, syncBegin, syncCommit, syncPlan, type SyncSummary } from '../shared/engine/sync';
-import {
-  restoreBegin,
-  restoreCompleteTarget,
-  restoreCopySegment,
-  restoreCreateVolume,
-  restorePlanStep,
-  restoreReport,
-  restoreSwap,
-  type RestoreReport,
-} from '../shared/engine/restore';
-import { verifyBegin, verifyFinishScan, verifyPlan, verifyReport, verifyScanSegment, type VerifyReport } from '../shared/engine/verify';
+import type { SyncSummary } from '../shared/engine/sync';
+import type { RestoreReport } from '../shared/engine/restore';
+import type { VerifyReport } from '../shared/engine/verify';
 import type { LocalDynamoDb } from '../local/dynamodb';
-import { startLocalCloudCore } from '../local/cloud';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_ZONE, startLocalCloudCore } from '../local/cloud';
+import * as drivers from '../local/drivers';
+import type { JobPhases } from '../local/drivers';
 import type { FaultConfig, RunningEmulator } from '../local/emulator';
 import type { Ec2Model } from '../local/emulator/ec2';
+import { patternBlock } from '../local/block-content';
 
-export const REGION = 'us-east-1';
-export const ZONE = 'us-east-1a';
+export { mapItems, type JobPhases } from '../local/drivers';
+export { patternBlock, sha256Hex } from '../local/block-content';
+
+export const REGION = LOCAL_REGION;
+export const ZONE = LOCAL_ZONE;
+
+/**
+ * The benches' own table name: the DynamoDB counter measures request bytes, which include it, so
+ * it stays what earlier results were measured with.
+ */
 const TABLE_NAME = 'ebs-cdp-bench-chain';
 
 /** The adapters' bounded waits poll this often: the emulator answers at once. */
 const POLL_INTERVAL_MS = 5;
-
-/** Looks of a Wait/Choice loop before a driver gives up (the emulator completes snapshots at once). */
-const MAX_STATUS_LOOKS = 1_000;
 
 /** A bench setup step failed (never a measured figure: those are reported, not thrown). */
 export class BenchSetupError extends EbsCdpError {
@@ -97,7 +94,7 @@ function bodyText(body: unknown): string {
 
 /** A DynamoDB client whose every request is recorded in `counter` (operation from `X-Amz-Target`). */
 function countingDynamoClient(endpoint: string, counter: DynamoCounter): DynamoDBClient {
-  const client = new DynamoDBClient({ endpoint, region: REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new DynamoDBClient({ endpoint, region: REGION, credentials: LOCAL_CREDENTIALS });
   client.middlewareStack.add(
     (next) => async (args) => {
       const request = args.request as { headers?: Record<string, string>; body?: unknown };
@@ -135,16 +132,7 @@ export interface LocalCloud {
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const core = await startLocalCloudCore({ faults: options.faults, chainTable: TABLE_NAME });
   const { emulator, model, db } = core;
-  const endpoints = core.side;
-  const config: EngineConfig = {
-    chainTable: TABLE_NAME,
-    primary: endpoints,
-    secondary: endpoints,
-    dynamoDbEndpoint: db.endpoint,
-    pollIntervalMs: POLL_INTERVAL_MS,
-    logger: silentLogger,
-    tuning: options.tuning,
-  };
+  const config = core.engineConfig({ pollIntervalMs: POLL_INTERVAL_MS, logger: silentLogger, tuning: options.tuning });
   const dynamo = new DynamoCounter();
   const counted = (): { context: EngineContext; client: DynamoDBClient } => {
     const base = createEngineContext(config);
@@ -171,18 +159,6 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   };
 }
 
-/** A block whose bytes depend on `seed` (distinct seeds, distinct content: the store dedups equal blocks). */
-export function patternBlock(seed: number): Buffer {
-  const data = Buffer.alloc(BLOCK_SIZE);
-  for (let at = 0; at < BLOCK_SIZE; at += 4) data.writeUInt32LE((seed * 2_654_435_761 + at) >>> 0, at);
-  return data;
-}
-
-/** SHA-256 hex of a block. */
-export function sha256Hex(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 /** Creates a gp3 primary volume of `volumeSize` GiB and protects it. */
 export async function createProtectedVolume(cloud: LocalCloud, volumeSize: number): Promise<string> {
   const volume = await cloud.model.createVolume({ availabilityZone: ZONE, size: volumeSize, volumeType: 'gp3' });
@@ -195,84 +171,39 @@ export async function writeBlocks(cloud: LocalCloud, volumeId: string, blocks: I
   for (const blockIndex of blocks) await cloud.model.writeBlock(volumeId, blockIndex, patternBlock(seed * 1_000_003 + blockIndex));
 }
 
-/** Runs `task` over `items`, `concurrency` at a time; slot `s` passes its index to `task`. */
-export async function mapItems<T, R>(items: readonly T[], concurrency: number, task: (item: T, slot: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async (_, slot) => {
-      for (let at = next++; at < items.length; at = next++) results[at] = await task(items[at], slot);
-    }),
-  );
-  return results;
-}
-
-/** The Wait/Choice loop: looks until COMPLETED (bounded). */
-async function untilCompleted(look: () => Promise<{ status: 'IN_PROGRESS' | 'COMPLETED' }>): Promise<void> {
-  for (let at = 0; at < MAX_STATUS_LOOKS; at++) {
-    if ((await look()).status === 'COMPLETED') return;
-    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
-  }
-  throw new BenchSetupError(`still IN_PROGRESS after ${MAX_STATUS_LOOKS} looks`);
-}
-
 let runs = 0;
 
-/** A fresh execution name. */
+/**
+ * A fresh execution name, `<label>-<n>`: shorter than the drivers' default, and what the
+ * DynamoDB byte counts of earlier results were measured with (run ids are part of the keys).
+ */
 export function nextRunId(label: string): string {
   runs += 1;
   return `${label}-${runs}`;
 }
 
-/** Wall time of a job's Map phase, filled in by the drivers when given. */
-export interface JobPhases {
-  /** SyncPlan alone. */
-  planMs?: number;
-  /** The Map of CopySegment items alone. */
-  copyMs?: number;
-  /** The Map of VerifyScanSegment items alone. */
-  scanMs?: number;
+/** The drivers' options for `cloud`: Map items on the per-slot contexts (one Lambda each). */
+function onCloud(cloud: LocalCloud, phases?: JobPhases): { mapContexts: readonly EngineContext[]; phases?: JobPhases } {
+  return { mapContexts: cloud.itemContexts, phases };
 }
 
 /**
- * One sync of `volumeId` through the Sync job's steps in state-machine order; with
- * `extraFromRun` it is that verify run's fix-up.
+ * One sync of `volumeId` through the Sync driver (state-machine order); with `extraFromRun` it
+ * is that verify run's fix-up.
+ *
+ * @throws BenchSetupError when the sync committed nothing (the volume did not change)
  */
 export async function driveSync(cloud: LocalCloud, volumeId: string, extraFromRun?: string, phases?: JobPhases): Promise<SyncSummary> {
-  const ctx = cloud.context;
-  const runId = extraFromRun ?? nextRunId('sync');
-  const begun = await syncBegin(ctx, { volumeId, runId });
-  await untilCompleted(() => snapshotStatus(ctx, { volumeId, runId, snapshotId: begun.primarySnapshotId, side: 'primary' }));
-  const planBegan = performance.now();
-  const plan = await syncPlan(ctx, {
-    volumeId, runId, fencingToken: begun.fencingToken, primarySnapshotId: begun.primarySnapshotId, pointInTime: begun.pointInTime, extraFromRun,
-  });
-  if (phases !== undefined) phases.planMs = performance.now() - planBegan;
-  const copyBegan = performance.now();
-  await mapItems(plan.segments, cloud.itemContexts.length, (segment, slot) =>
-    copySegment(cloud.itemContexts[slot], {
-      volumeId, runId, fencingToken: plan.fencingToken, seq: plan.seq, segment,
-      sourceSnapshotId: plan.primarySnapshotId, targetSnapshotId: plan.secondarySnapshotId,
-    }));
-  if (phases !== undefined) phases.copyMs = performance.now() - copyBegan;
-  await completeSnapshot(ctx, { volumeId, runId, snapshotId: plan.secondarySnapshotId, expectedBlocks: plan.blocks });
-  await untilCompleted(() => snapshotStatus(ctx, { volumeId, runId, snapshotId: plan.secondarySnapshotId, side: 'secondary' }));
-  return syncCommit(ctx, { volumeId, runId, fencingToken: plan.fencingToken, seq: plan.seq });
+  const run = await drivers.driveSync(cloud.context, volumeId, extraFromRun ?? nextRunId('sync'), { ...onCloud(cloud, phases), extraFromRun });
+  if (run.summary === undefined) throw new BenchSetupError(`sync ${run.runId} of ${volumeId} committed nothing: write blocks before syncing`);
+  return run.summary;
 }
 
-/** One verify run (full, or `quick`) through the Verify job's steps, with its fix-up when needed. */
+/** One verify run (full, or `quick`) through the Verify driver, with its fix-up when needed. */
 export async function driveVerify(cloud: LocalCloud, volumeId: string, quick: boolean, phases?: JobPhases): Promise<VerifyReport> {
-  const ctx = cloud.context;
-  const runId = nextRunId(quick ? 'quick-verify' : 'verify');
-  const begun = await verifyBegin(ctx, { volumeId, runId, quick });
-  await untilCompleted(() => snapshotStatus(ctx, { volumeId, runId, snapshotId: begun.primarySnapshotId, side: 'primary' }));
-  const { segments } = await verifyPlan(ctx, { volumeId, runId });
-  const scanBegan = performance.now();
-  await mapItems(segments, cloud.itemContexts.length, (segment, slot) => verifyScanSegment(cloud.itemContexts[slot], { volumeId, runId, segment }));
-  if (phases !== undefined) phases.scanMs = performance.now() - scanBegan;
-  const finish = await verifyFinishScan(ctx, { volumeId, runId });
-  const fixup = finish.outcome === 'repair' ? await driveSync(cloud, volumeId, runId) : undefined;
-  return verifyReport(ctx, { volumeId, runId, fixupSeq: fixup?.seq });
+  const run = await drivers.driveVerify(cloud.context, volumeId, nextRunId(quick ? 'quick-verify' : 'verify'), { ...onCloud(cloud, phases), quick });
+  if (run.report === undefined) throw new BenchSetupError(`verify ${run.runId} of ${volumeId} did not report`);
+  return run.report;
 }
 
 /** EBS direct API calls the emulator served since its stats were last reset, by API. */
@@ -286,39 +217,9 @@ export function resetCounters(cloud: LocalCloud): void {
   cloud.dynamo.reset();
 }
 
-/**
- * One restore of `volumeId` to restore point `seq` through the Restore job's steps in
- * state-machine order: RestoreBegin, wait `P_now`, RestorePlan, the Map of CopySegment,
- * CompleteSnapshot and its wait, RestoreCreateVolume until COMPLETED, RestoreSwap, RestoreReport.
- */
+/** One restore of `volumeId` to restore point `seq` through the Restore driver (state-machine order). */
 export async function driveRestore(cloud: LocalCloud, volumeId: string, seq: number): Promise<RestoreReport> {
-  const ctx = cloud.context;
-  const decision = await restoreBegin(ctx, { volumeId, runId: nextRunId('restore'), seq });
-  const { runId } = decision;
-  const primaryNow = decision.primarySnapshotId;
-  if (decision.mode === 'delta' && primaryNow !== undefined) {
-    await untilCompleted(() => snapshotStatus(ctx, { volumeId, runId, snapshotId: primaryNow, side: 'primary' }));
-  }
-  const plan = await restorePlanStep(ctx, decision);
-  let copied: Array<{ segment: number; blocksWritten: number }> = [];
-  if (plan.mode === 'delta') {
-    copied = await mapItems(plan.segments, cloud.itemContexts.length, async (segment, slot) => {
-      const result = await restoreCopySegment(cloud.itemContexts[slot], {
-        volumeId, runId, segment, sourceSnapshotId: plan.sourceSnapshotId, targetSnapshotId: plan.targetSnapshotId, targetSide: 'primary',
-      });
-      return { segment: result.segment, blocksWritten: result.blocksWritten };
-    });
-    await restoreCompleteTarget(ctx, { volumeId, runId, snapshotId: plan.targetSnapshotId, expectedBlocks: plan.blocks, side: 'primary' });
-    await untilCompleted(() => snapshotStatus(ctx, { volumeId, runId, snapshotId: plan.targetSnapshotId, side: 'primary' }));
-  }
-  const createInput = { volumeId, runId, mode: plan.mode, snapshotId: plan.targetSnapshotId, restorePoint: decision.restorePoint, like: decision.like };
-  let volume = await restoreCreateVolume(ctx, createInput);
-  for (let look = 0; volume.status === 'IN_PROGRESS' && look < MAX_STATUS_LOOKS; look++) {
-    volume = await restoreCreateVolume(ctx, { ...createInput, newVolumeId: volume.newVolumeId });
-  }
-  const swap = await restoreSwap(ctx, { ...decision, ...volume });
-  return restoreReport(ctx, {
-    volumeId, runId, mode: plan.mode, restorePoint: decision.restorePoint, newVolumeId: volume.newVolumeId,
-    snapshotId: plan.targetSnapshotId, planBlocks: plan.blocks, copied, swapped: swap.swapped,
-  });
+  const run = await drivers.driveRestore(cloud.context, { volumeId, runId: nextRunId('restore'), seq }, onCloud(cloud));
+  if (run.report === undefined) throw new BenchSetupError(`restore ${run.runId} of ${volumeId} did not report`);
+  return run.report;
 }

@@ -20,6 +20,7 @@ import { BLOCK_SIZE, BLOCKS_PER_GIB, BLOCKS_PER_SEGMENT } from '../shared/core/c
 import { SEGMENT_MAP_MAX_CONCURRENCY } from '../shared/engine/context';
 import { DEFAULT_BLOCK_WORKERS } from '../shared/core/block-pool';
 import { markdownTable, RESULTS_DIR, writeResults } from './harness';
+import { LOCAL_CREDENTIALS } from '../local/config';
 import { BenchSetupError, createProtectedVolume, driveSync, mapItems, REGION, startLocalCloud, writeBlocks, type LocalCloud, type JobPhases } from './local-cloud';
 import { renderLineChart } from './png-plot';
 
@@ -65,8 +66,8 @@ function changedBlocks(perSegment: number): number[] {
  * own), and complete it. No rate limiter, no DynamoDB, no retries.
  */
 async function rawCopy(cloud: LocalCloud, sourceSnapshotId: string, volumeSize: number, inFlight: number): Promise<number> {
-  const clients = createSideClients({ region: REGION, endpoint: cloud.emulator.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-  const writer = createSideClients({ region: REGION, endpoint: cloud.emulator.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  const clients = createSideClients({ region: REGION, endpoint: cloud.emulator.endpoint, credentials: LOCAL_CREDENTIALS });
+  const writer = createSideClients({ region: REGION, endpoint: cloud.emulator.endpoint, credentials: LOCAL_CREDENTIALS });
   try {
     const began = performance.now();
     const listed: Array<{ blockIndex: number; blockToken: string }> = [];

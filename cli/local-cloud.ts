@@ -24,7 +24,16 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { LOOPBACK_HOST, type RunningEmulator } from '../local/emulator';
-import { LOCAL_CHAIN_TABLE, LOCAL_REGION, LOCAL_ZONE, LocalCloudStartError, startLocalCloudCore, type LocalCloudCore } from '../local/cloud';
+import {
+  LOCAL_CHAIN_TABLE,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  LOCAL_ZONE,
+  localEngineConfig,
+  LocalCloudStartError,
+  startLocalCloudCore,
+  type LocalCloudCore,
+} from '../local/cloud';
 import { Ec2ApiError, type Ec2Model } from '../local/emulator/ec2';
 import type { LocalDynamoDb } from '../local/dynamodb';
 import { runnerExecutions, startStepFunctions, type RunningStepFunctions } from '../local/stepfunctions';
@@ -178,20 +187,11 @@ export async function startLocalCloud(options: { dataDir?: string; emulatorPort?
 
 /** The engine context of the local cloud: real SDK clients over loopback, short polls. */
 export function localEngineContext(endpoints: LocalEndpoints): EngineContext {
-  const side = { region: endpoints.region, ebsEndpoint: endpoints.emulator, ec2Endpoint: endpoints.emulator };
-  return createEngineContext({
-    chainTable: endpoints.chainTable,
-    primary: side,
-    secondary: side,
-    dynamoDbEndpoint: endpoints.dynamoDb,
-    pollIntervalMs: LOCAL_POLL_INTERVAL_MS,
-    logger: silentLogger,
-    tuning: { blockWorkers: LOCAL_BLOCK_WORKERS },
-  });
+  return createEngineContext(localEngineConfig(
+    { emulatorEndpoint: endpoints.emulator, dynamoDbEndpoint: endpoints.dynamoDb, chainTable: endpoints.chainTable, region: endpoints.region },
+    { pollIntervalMs: LOCAL_POLL_INTERVAL_MS, logger: silentLogger, tuning: { blockWorkers: LOCAL_BLOCK_WORKERS } },
+  ));
 }
-
-/** What the local cloud's endpoints accept (they check no signature), as the engine context's. */
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 /** A Step Functions client of the local cloud's endpoint. @throws UnreachableError when it has none. */
 export function localStepFunctionsClient(endpoints: LocalEndpoints): SFNClient {

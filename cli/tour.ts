@@ -30,7 +30,8 @@ import { CheckFailedError } from './errors';
 import { DEFAULT_STACK_NAME, findDeployedJobs, JobFailedError, runJobExecution } from './aws-jobs';
 import { LOCAL_ZONE, localEngineContext, localStepFunctionsClient, startLocalCloud, wipeDirectory, type LocalCloud } from './local-cloud';
 import { formatBlocks, formatDuration, type Output } from './output';
-import { blockDigest, extent, ModelWorkload, randomBlocks, seededRandom } from './workload';
+import { sha256Hex as blockDigest, seededRandom } from '../local/block-content';
+import { extent, ModelWorkload, randomBlocks } from './workload';
 
 /** A few GiB: big enough that copying only what changed visibly matters, small enough for two minutes. */
 export const TOUR_VOLUME_GIB = 4;

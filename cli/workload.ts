@@ -6,10 +6,11 @@
  * In process (the tour) it calls the model directly; the background local cloud serves the same
  * calls over loopback HTTP (`/workload/*`, see `local-cloud.ts`) for `ebs-cdp volume write`.
  */
-import { createHash, randomFillSync } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { BLOCK_SIZE, volumeBlocks } from '../shared/core/constants';
 import { EbsCdpError } from '../shared/core/errors';
 import type { Ec2Model } from '../local/emulator/ec2';
+import { sha256Hex, ZERO_BLOCK_HEX } from '../local/block-content';
 
 /** Bytes stamped at the start of every block: volume-unique, so no two writes share content by chance. */
 const STAMP_BYTES = 16;
@@ -26,33 +27,9 @@ export function freshBlock(blockIndex: number): Buffer {
   return data;
 }
 
-/** SHA-256 hex of a block. */
-export function blockDigest(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-/** What a never-written or cleared block reads as. */
-export const ZERO_BLOCK_DIGEST = blockDigest(Buffer.alloc(BLOCK_SIZE));
-
 /** `count` consecutive blocks from `start`. */
 export function extent(start: number, count: number): number[] {
   return Array.from({ length: count }, (_, offset) => start + offset);
-}
-
-/**
- * A small seeded generator (mulberry32): the tour's random blocks are the same on every run, so
- * its numbers can be compared from one run to the next.
- */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    // 2^32: maps the 32-bit state to [0, 1).
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /** `count` distinct random block indexes in `[from, to)`, ascending. */
@@ -94,8 +71,8 @@ export class ModelWorkload implements WorkloadPort {
     const { size } = this.model.getVolume(volumeId);
     const image = new Map<number, string>();
     for (let blockIndex = 0; blockIndex < volumeBlocks(size); blockIndex++) {
-      const digest = blockDigest(await this.model.readBlock(volumeId, blockIndex));
-      if (digest !== ZERO_BLOCK_DIGEST) image.set(blockIndex, digest);
+      const digest = sha256Hex(await this.model.readBlock(volumeId, blockIndex));
+      if (digest !== ZERO_BLOCK_HEX) image.set(blockIndex, digest);
     }
     return image;
   }

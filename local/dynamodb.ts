@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CHAIN_TABLE_KEY } from '../shared/core/table-keys';
 import { EbsCdpError } from '../shared/core/errors';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './config';
 
 /** Loopback only: the local cloud must never be reachable from another host. */
 const LOOPBACK_HOST = '127.0.0.1';
@@ -32,12 +33,6 @@ const TABLE_ACTIVE_MAX_POLLS = 50;
 
 /** Pause between those polls: dynalite flips the state on its next tick, so this is plenty. */
 const TABLE_ACTIVE_POLL_MS = 20;
-
-/** Credentials dynalite accepts (it checks the signature format, not the secret). */
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
-
-/** Region the local cloud pretends to be. */
-const LOCAL_REGION = 'us-east-1';
 
 export interface LocalDynamoDbOptions {
   /** Loopback port to listen on; a random free one when absent. */

@@ -2,12 +2,14 @@
 import { Command } from 'commander';
 import { CreateVolumeCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { volumeBlocks } from '../../shared/core/constants';
+import { LOCAL_CREDENTIALS } from '../../local/config';
 import { parseBlocks, parsePositive, parseSizeGiB, parseVolumeId } from '../arguments';
 import { NotFoundError, UsageError } from '../errors';
 import { requireLocalCloud, type LocalEndpoints } from '../local-cloud';
 import { formatBlocks, formatTable } from '../output';
 import { localDataDir } from '../target';
-import { HttpWorkload, randomBlocks, seededRandom, WorkloadRequestError } from '../workload';
+import { seededRandom } from '../../local/block-content';
+import { HttpWorkload, randomBlocks, WorkloadRequestError } from '../workload';
 import { globalOptions, outputOf } from './common';
 
 /** A new local volume is gp3 unless asked otherwise: what most people create today. */
@@ -16,7 +18,7 @@ const DEFAULT_VOLUME_TYPE = 'gp3';
 const DEFAULT_SIZE_GIB = 4;
 
 function ec2Client(endpoints: LocalEndpoints): EC2Client {
-  return new EC2Client({ region: endpoints.region, endpoint: endpoints.emulator, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  return new EC2Client({ region: endpoints.region, endpoint: endpoints.emulator, credentials: LOCAL_CREDENTIALS });
 }
 
 async function localEndpoints(command: Command): Promise<LocalEndpoints> {

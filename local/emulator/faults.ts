@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { seededRandom } from '../block-content';
 import type { Clock } from './contracts';
 import { EbsApiError, FaultConfigError } from './errors';
 
@@ -98,18 +99,6 @@ class TokenBucket {
     this.tokens -= 1;
     return true;
   }
-}
-
-/** mulberry32: small, seedable, good enough to roll fault dice reproducibly. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /** Fault injection, switchable at run time in process (`update`) or over the control API. */

@@ -24,6 +24,7 @@ import type * as EbsCdpStackModule from '../../infra/ebs-cdp-stack';
 import type { JobName } from '../../infra/state-machines';
 import { EbsCdpError } from '../../shared/core/errors';
 import type { EngineContext } from '../../shared/engine/context';
+import { InjectedCrashError } from '../drivers/errors';
 
 // ── Promise.withResolvers on Node 20 ──────────────────────────────────────────────────────
 
@@ -369,10 +370,8 @@ export function localDefinitions(options: LocalDefinitionsOptions = {}): Record<
 
 // ── running ──────────────────────────────────────────────────────────────────────────────
 
-/** Thrown by the crash-injection hook: a task that died at a boundary. */
-export class InjectedCrashError extends EbsCdpError {
-  static override readonly errorName: string = 'InjectedCrashError';
-}
+// Thrown by the crash-injection hook (a task that died at a boundary): one class with the drivers'.
+export { InjectedCrashError };
 
 /**
  * Makes the `atTask`-th task invocation of the execution (1-based, Map items included, JobFailed

@@ -14,7 +14,8 @@
 import { localDefinitions, runStateMachine, type RunStateMachineOptions, type RunStateMachineResult } from '../../local/stepfunctions/runner';
 import type { JobName } from '../../infra/state-machines';
 import type { ProtectionConfig } from '../../shared/core/ports/chain-store';
-import { patternBlock, sha256Hex, startEngineHarness, ZERO_BLOCK_HEX, ZONE, type EngineHarness, type Image } from '../integration/engine/engine-harness';
+import { patternBlock, sha256Hex, ZERO_BLOCK_HEX } from '../../local/block-content';
+import { startEngineHarness, ZONE, type EngineHarness, type Image } from '../integration/engine/engine-harness';
 
 export { ZERO_BLOCK_HEX, type EngineHarness, type Image };
 

@@ -7,7 +7,7 @@
 import { DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { BLOCKS_PER_GIB } from '../../shared/core/constants';
 import { chainView, differences, outcomeOf, startE2eHarness, Workload, ZERO_BLOCK_HEX, type EngineHarness, type SyncOutput } from './e2e-harness';
-import { sha256Hex } from '../integration/engine/engine-harness';
+import { sha256Hex } from '../../local/block-content';
 
 const VOLUME_GIB = 1;
 const LAST_BLOCK = BLOCKS_PER_GIB - 1;

@@ -12,6 +12,7 @@ import { UNALLOCATED } from '../block-table';
 import { FileContentStore, MemoryContentStore, type ContentStore } from '../content-store';
 import type { BlockData, Clock, CreateSnapshotFromVolumeArgs, SnapshotInfo, SnapshotState, SnapshotStorePort, Tag } from '../contracts';
 import { unwrittenEncryptedBlock } from '../encryption';
+import { sha256Hex } from '../../block-content';
 import { FilePersistence, MemoryPersistence, type Persistence } from '../persistence';
 import { BackgroundWork, ContentTable } from './content-table';
 import { SnapshotLifecycle } from './lifecycle';
@@ -21,7 +22,6 @@ import {
   checkSameLineage,
   pageOf,
   requireAllocated,
-  sha256Hex,
   type BlockListing,
   type ListingPage,
   type StartOptions,
@@ -36,7 +36,6 @@ export {
   IN_SECOND,
   MAX_TAGS,
   OWNER_ID,
-  sha256Hex,
   TIMEOUT_DEFAULT_MINUTES,
   TIMEOUT_MAX_MINUTES,
   TIMEOUT_MIN_MINUTES,

@@ -3,6 +3,7 @@
  * completed, or error after `Timeout` without a write), EC2 snapshots that are born completed,
  * and deletion (hide, then purge once no child inherits through the snapshot).
  */
+import { sha256Hex } from '../../block-content';
 import { BlockTable, UNALLOCATED } from '../block-table';
 import type { Clock, CreateSnapshotFromVolumeArgs, SnapshotInfo, SnapshotState } from '../contracts';
 import { snapshotNotFound, validationError } from '../errors';
@@ -26,7 +27,6 @@ import {
   noMoreBlocks,
   OWNER_ID,
   requestFingerprint,
-  sha256Hex,
   type StartOptions,
   type StartSnapshotParams,
 } from './rules';

@@ -63,10 +63,6 @@ export interface ListingPage {
   nextBlockIndex?: number;
 }
 
-/** Hex SHA-256 of `data`. */
-export function sha256Hex(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
 
 // ---- StartSnapshot ---------------------------------------------------------------------------
 

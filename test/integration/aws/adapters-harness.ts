@@ -3,14 +3,15 @@
  * in reach (to write volumes as a workload would), and one side's SDK clients pointed at it with
  * the SDK's retries off, as production builds them (`createSideClients`).
  */
-import { createHash } from 'node:crypto';
 import { createSideClients, type SideClients } from '../../../shared/aws/clients';
-import { BLOCK_SIZE } from '../../../shared/core/constants';
-import { startEmulator, type FaultConfig, type RunningEmulator } from '../../../local/emulator';
-import { Ec2Model, handleEc2Request } from '../../../local/emulator/ec2';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_ZONE, startLocalEmulator } from '../../../local/cloud';
+import type { FaultConfig, RunningEmulator } from '../../../local/emulator';
+import type { Ec2Model } from '../../../local/emulator/ec2';
 
-export const REGION = 'us-east-1';
-export const ZONE = 'us-east-1a';
+export { patternBlock, sha256Hex } from '../../../local/block-content';
+
+export const REGION = LOCAL_REGION;
+export const ZONE = LOCAL_ZONE;
 
 export interface AdaptersHarness {
   emulator: RunningEmulator;
@@ -20,18 +21,13 @@ export interface AdaptersHarness {
 
 /** Starts the emulator (in memory) with the EC2 half, and one side's clients on it. */
 export async function startAdaptersHarness(faults: Partial<FaultConfig> = {}): Promise<AdaptersHarness> {
-  let model: Ec2Model | undefined;
-  const emulator = await startEmulator({
-    faults,
-    ec2: async (args) => {
-      const opened = await Ec2Model.open(args);
-      model = opened;
-      return { handle: (params) => handleEc2Request({ model: opened }, params), close: () => opened.close() };
-    },
-  });
-  if (model === undefined) throw new Error('the emulator did not build its EC2 half');
-  const clients = createSideClients({ region: REGION, endpoint: emulator.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-  return { emulator, model, clients };
+  const { emulator, model } = await startLocalEmulator({ faults });
+  return { emulator, model, clients: sideClients(emulator) };
+}
+
+/** One side's SDK clients on the emulator, retries off, as production builds them. */
+export function sideClients(emulator: RunningEmulator): SideClients {
+  return createSideClients({ region: REGION, endpoint: emulator.endpoint, credentials: LOCAL_CREDENTIALS });
 }
 
 export async function stopAdaptersHarness(harness: AdaptersHarness | undefined): Promise<void> {
@@ -39,17 +35,6 @@ export async function stopAdaptersHarness(harness: AdaptersHarness | undefined):
   harness.clients.destroy();
   // Stopping the emulator closes its EC2 model too.
   await harness.emulator.stop();
-}
-
-/** A block whose bytes depend on `seed`: different seeds, different content. */
-export function patternBlock(seed: number): Buffer {
-  const data = Buffer.alloc(BLOCK_SIZE);
-  for (let at = 0; at < BLOCK_SIZE; at += 4) data.writeUInt32LE((seed * 2_654_435_761 + at) >>> 0, at);
-  return data;
-}
-
-export function sha256Hex(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 /**

@@ -12,8 +12,9 @@ import { volumeBlocks } from '../../../shared/core/constants';
 import { DeltaMap } from '../../../shared/core/delta-map';
 import type { DirtyRegionLog } from '../../../shared/core/ports/chain-store';
 import { createChainTable, type LocalDynamoDb, startLocalDynamoDb } from '../../../local/dynamodb';
+import { LOCAL_CHAIN_TABLE } from '../../../local/config';
 
-export const TABLE_NAME = 'ebs-cdp-chain';
+export const TABLE_NAME = LOCAL_CHAIN_TABLE;
 
 /** Commands that change the table: the points where a crash can be injected. */
 const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand']);

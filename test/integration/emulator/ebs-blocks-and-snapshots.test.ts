@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-ebs';
 import { BLOCKS_PER_GIB, BLOCK_SIZE } from '../../../shared/core/constants';
 import type { EbsApiError } from '../../../local/emulator/errors';
-import { sha256Hex } from '../../../local/emulator/store';
+import { sha256Hex } from '../../../local/block-content';
 import {
   getBlock,
   listAllBlocks,

@@ -10,7 +10,7 @@ import {
   type ChangedBlock,
   type StartSnapshotCommandInput,
 } from '@aws-sdk/client-ebs';
-import { BLOCK_SIZE } from '../../../shared/core/constants';
+import { sha256Base64 } from '../../../shared/core/checksum';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../../local/emulator';
 
 /** An emulator with one SDK client pointed at it; retries off so every error surfaces. */
@@ -38,16 +38,8 @@ export async function stopHarness(harness: EbsHarness | undefined): Promise<void
   await harness?.emulator.stop();
 }
 
-/** A block whose bytes depend on `seed`, so different seeds give different content. */
-export function patternBlock(seed: number): Buffer {
-  const data = Buffer.alloc(BLOCK_SIZE);
-  for (let at = 0; at < BLOCK_SIZE; at += 4) data.writeUInt32LE((seed * 2_654_435_761 + at) >>> 0, at);
-  return data;
-}
-
-export function sha256Base64(data: Buffer): string {
-  return createHash('sha256').update(data).digest('base64');
-}
+export { patternBlock } from '../../../local/block-content';
+export { sha256Base64 } from '../../../shared/core/checksum';
 
 /** LINEAR aggregate: SHA-256 over the raw digests of the written blocks, ascending block index. */
 export function linearChecksum(blocks: ReadonlyMap<number, Buffer>): string {

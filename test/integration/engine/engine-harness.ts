@@ -2,32 +2,32 @@
  * The local cloud for the engine suites: the emulator (EBS + EC2 with its workload API) and
  * dynalite on loopback, the chain table, an engine context over real HTTP with the real SDK
  * clients, a clock tests can move (to step over a lease's expiry), and helpers to create and
- * write a primary volume and to read a snapshot's image back.
+ * write a primary volume and to read a snapshot's image back. The emulator, dynalite and the
+ * engine configuration are the local cloud's own (`local/cloud.ts`), as the CLI and the benches run it.
  *
- * Other engine suites (verify, restore) may import it.
+ * Every engine suite (sync, verify, restore, prune) and the e2e suites start from it.
  */
-import { BLOCK_SIZE } from '../../../shared/core/constants';
 import type { Timer } from '../../../shared/core/ports/timer';
 import type { ProtectionConfig } from '../../../shared/core/ports/chain-store';
 import { silentLogger, type EngineContext } from '../../../shared/engine/context';
 import { createEngineContext, type EngineConfig } from '../../../shared/wiring/engine-context';
-import { createChainTable, startLocalDynamoDb, type LocalDynamoDb } from '../../../local/dynamodb';
+import { LOCAL_CHAIN_TABLE, LOCAL_ZONE, startLocalCloudCore } from '../../../local/cloud';
+import type { LocalDynamoDb } from '../../../local/dynamodb';
 import type { RunningEmulator } from '../../../local/emulator';
 import type { Ec2Model } from '../../../local/emulator/ec2';
-import { patternBlock, REGION, sha256Hex, startAdaptersHarness, stopAdaptersHarness, ZONE, type AdaptersHarness } from '../aws/adapters-harness';
+import { patternBlock, sha256Hex, ZERO_BLOCK_HEX } from '../../../local/block-content';
+import { sideClients, type AdaptersHarness } from '../aws/adapters-harness';
 
-export { patternBlock, sha256Hex, ZONE };
+export { patternBlock, sha256Hex, ZERO_BLOCK_HEX };
 
-export const TABLE_NAME = 'ebs-cdp-chain';
+export const ZONE = LOCAL_ZONE;
+export const TABLE_NAME = LOCAL_CHAIN_TABLE;
 
 /** The adapters' bounded waits poll this often: the emulator answers at once. */
 const POLL_INTERVAL_MS = 5;
 
 /** Small pools keep two cores free for the emulator and dynalite; the volumes are tiny. */
 const TEST_BLOCK_WORKERS = 8;
-
-/** SHA-256 of an all-zero block: how a cleared or never-written block reads. */
-export const ZERO_BLOCK_HEX = sha256Hex(Buffer.alloc(BLOCK_SIZE));
 
 /** A snapshot's image: block index → SHA-256 hex of every block that does not read as zeros. */
 export type Image = Map<number, string>;
@@ -77,27 +77,14 @@ export interface EngineHarness {
   stop(): Promise<void>;
 }
 
-/** Starts the emulator, dynalite and the chain table, and builds the engine context on them. */
+/** Starts the local cloud's core (emulator, dynalite, the chain table) and builds the engine context on it. */
 export async function startEngineHarness(): Promise<EngineHarness> {
-  const cloud = await startAdaptersHarness();
-  const db = await startLocalDynamoDb();
-  const setup = db.client();
-  await createChainTable(setup, TABLE_NAME);
-  setup.destroy();
+  const core = await startLocalCloudCore();
+  const { emulator, model, db } = core;
+  const cloud: AdaptersHarness = { emulator, model, clients: sideClients(emulator) };
   const timer = new MovableTimer();
-  const endpoints = { region: REGION, ebsEndpoint: cloud.emulator.endpoint, ec2Endpoint: cloud.emulator.endpoint };
-  const config: EngineConfig = {
-    chainTable: TABLE_NAME,
-    primary: endpoints,
-    secondary: endpoints,
-    dynamoDbEndpoint: db.endpoint,
-    pollIntervalMs: POLL_INTERVAL_MS,
-    timer,
-    logger: silentLogger,
-    tuning: { blockWorkers: TEST_BLOCK_WORKERS },
-  };
+  const config = core.engineConfig({ pollIntervalMs: POLL_INTERVAL_MS, timer, logger: silentLogger, tuning: { blockWorkers: TEST_BLOCK_WORKERS } });
   const context = createEngineContext(config);
-  const { model } = cloud;
 
   const readImage = async (snapshotId: string): Promise<Image> => {
     const image: Image = new Map();
@@ -152,8 +139,8 @@ export async function startEngineHarness(): Promise<EngineHarness> {
     },
     async stop() {
       context.close();
-      await db.stop();
-      await stopAdaptersHarness(cloud);
+      cloud.clients.destroy();
+      await core.stop();
     },
   };
 }

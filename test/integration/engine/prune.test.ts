@@ -14,7 +14,7 @@ import { RetentionError } from '../../../shared/core/errors';
 import type { ChainEntry } from '../../../shared/core/chain-entry';
 import { prune } from '../../../shared/engine/prune';
 import { startEngineHarness, type EngineHarness, type Image } from './engine-harness';
-import { driveSync, nextRunId } from './sync-driver';
+import { driveSync, nextRunId } from '../../../local/drivers';
 
 describe('Prune job', () => {
   let h: EngineHarness;

@@ -13,7 +13,7 @@ import type { EngineContext } from '../../../shared/engine/context';
 import { DEFAULT_LEASE_TTL_MS } from '../../../shared/engine/context';
 import { PURPOSE_TAG, SYNC_PRIMARY_PURPOSE, VOLUME_ID_TAG } from '../../../shared/core/tags';
 import { startEngineHarness, type EngineHarness, type Image } from './engine-harness';
-import { driveSync, nextRunId, SYNC_STEPS, type SyncStep } from './sync-driver';
+import { driveSync, nextRunId, SYNC_STEPS, type SyncStep } from '../../../local/drivers';
 
 /** Blocks every scenario's volume holds or writes, for reading the volume back. */
 const TOUCHED = [0, 1, 2, 3, 4, 5, 700, 1800];
@@ -90,8 +90,9 @@ describe('Sync recovery', () => {
       await h.writeBlocks(volumeId, new Map([[3, 12], [1800, 13]]));
       h.timer.advance(DEFAULT_LEASE_TTL_MS + 1); // the dead run's lease expires
 
-      // Act
-      const next = await driveSync(h.context, volumeId, nextRunId('next'));
+      // Act: `next` ends after its first commit (before the SyncRecovered loop), so a resumed
+      // run's recovered entry is seen on its own
+      const next = await driveSync(h.context, volumeId, nextRunId('next'), { stopAfter: 'SyncCommit' });
       const last = await driveSync(h.context, volumeId, nextRunId('last'));
 
       // Assess
@@ -138,8 +139,8 @@ describe('Sync recovery', () => {
       const inFlight = await h.context.store.readDirtyRegionLog(volumeId);
       const pendingImage = inFlight === undefined ? undefined : await h.readImage(inFlight.primarySnapshotId);
 
-      // Act
-      const next = await driveSync(h.context, volumeId, nextRunId('next'));
+      // Act: up to the recovered commit (before the SyncRecovered loop)
+      const next = await driveSync(h.context, volumeId, nextRunId('next'), { stopAfter: 'SyncCommit' });
 
       // Assess
       expect(inFlight?.deltaMap.toArray()).toEqual([0, 4, 5, 700]);

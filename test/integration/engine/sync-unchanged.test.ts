@@ -15,7 +15,7 @@ import type { EngineContext } from '../../../shared/engine/context';
 import { snapshotStatus, syncBegin, syncPlan, type SyncPlanOutput } from '../../../shared/engine/sync';
 import { PURPOSE_TAG, SYNC_PRIMARY_PURPOSE, VOLUME_ID_TAG } from '../../../shared/core/tags';
 import { startEngineHarness, type EngineHarness } from './engine-harness';
-import { driveSync, nextRunId } from './sync-driver';
+import { driveSync, nextRunId } from '../../../local/drivers';
 
 /** Polls of P_now before giving up (the emulator completes snapshots at once). */
 const MAX_STATUS_POLLS = 50;

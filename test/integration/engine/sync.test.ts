@@ -14,7 +14,7 @@ import { VolumeBusyError } from '../../../shared/core/ports/errors';
 import { volumeBlocks } from '../../../shared/core/constants';
 import { syncBegin, type SyncSummary } from '../../../shared/engine/sync';
 import { startEngineHarness, type EngineHarness, type Image } from './engine-harness';
-import { driveSync, nextRunId } from './sync-driver';
+import { driveSync, nextRunId } from '../../../local/drivers';
 
 describe('Sync job', () => {
   let h: EngineHarness;

@@ -1,52 +1,32 @@
 /**
- * The local cloud for the Verify job's suites: the emulator (EBS + EC2) and dynalite on loopback,
- * an engine context over real HTTP, a workload writing the primary volume, and the emulator's
- * back doors (silent corruption, call stats).
+ * The local cloud for the Verify job's suites: the engine harness (emulator + dynalite on
+ * loopback, an engine context over real HTTP), a workload writing the primary volume, and the
+ * emulator's back doors (silent corruption, call stats).
  *
- * Syncs and the fix-up run through the real Sync steps (`shared/engine/sync.ts`) in the state
- * machine's order; the fix-up is `SyncPlan` with `extraFromRun`, which reads `C'` from the run.
+ * Syncs and the fix-up run through the Sync driver (`local/drivers`), in the state machine's
+ * order; the fix-up is `SyncPlan` with `extraFromRun`, which reads `C'` from the run.
  */
-import { BLOCK_SIZE } from '../../../shared/core/constants';
-import { type EngineContext } from '../../../shared/engine/context';
-import { createEngineContext } from '../../../shared/wiring/engine-context';
-import { completeSnapshot, copySegment, syncBegin, syncCommit, syncPlan, type SyncSummary } from '../../../shared/engine/sync';
-import { createChainTable, startLocalDynamoDb, type LocalDynamoDb } from '../../../local/dynamodb';
-import { patternBlock, REGION, sha256Hex, startAdaptersHarness, stopAdaptersHarness, ZONE, type AdaptersHarness } from '../aws/adapters-harness';
-
-const TABLE_NAME = 'ebs-cdp-chain';
-
-/** The adapters' bounded waits poll this often: the emulator answers at once. */
-const POLL_INTERVAL_MS = 5;
-
-/** What an unwritten block of an unencrypted volume reads as. */
-const ZERO_HEX = sha256Hex(Buffer.alloc(BLOCK_SIZE));
+import type { EngineContext } from '../../../shared/engine/context';
+import type { SyncSummary } from '../../../shared/engine/sync';
+import type { LocalDynamoDb } from '../../../local/dynamodb';
+import { driveSync, nextRunId } from '../../../local/drivers';
+import { patternBlock, sha256Hex, ZERO_BLOCK_HEX } from '../../../local/block-content';
+import type { AdaptersHarness } from '../aws/adapters-harness';
+import { startEngineHarness, ZONE, type EngineHarness } from './engine-harness';
 
 export interface VerifyHarness {
+  /** The engine harness it is: one bring-up for every engine suite. */
+  readonly engine: EngineHarness;
   readonly cloud: AdaptersHarness;
   readonly db: LocalDynamoDb;
   readonly ctx: EngineContext;
   stop(): Promise<void>;
 }
 
-/** Starts the emulator, dynalite and the chain table, and builds the engine context on them. */
+/** Starts the engine harness (emulator, dynalite, the chain table, the engine context). */
 export async function startVerifyHarness(): Promise<VerifyHarness> {
-  const cloud = await startAdaptersHarness();
-  const db = await startLocalDynamoDb();
-  const setup = db.client();
-  await createChainTable(setup, TABLE_NAME);
-  setup.destroy();
-  const endpoints = { region: REGION, ebsEndpoint: cloud.emulator.endpoint, ec2Endpoint: cloud.emulator.endpoint };
-  const ctx = createEngineContext({ chainTable: TABLE_NAME, primary: endpoints, secondary: endpoints, dynamoDbEndpoint: db.endpoint, pollIntervalMs: POLL_INTERVAL_MS });
-  return {
-    cloud,
-    db,
-    ctx,
-    async stop() {
-      ctx.close();
-      await stopAdaptersHarness(cloud);
-      await db.stop();
-    },
-  };
+  const engine = await startEngineHarness();
+  return { engine, cloud: engine.cloud, db: engine.db, ctx: engine.context, stop: () => engine.stop() };
 }
 
 /** A protected primary volume and what it holds. */
@@ -75,43 +55,15 @@ export async function startWorkload(harness: VerifyHarness, volumeSize: number):
   };
 }
 
-let syncRuns = 0;
-
 /**
- * One sync through the real Sync steps, in the state machine's order (SyncBegin → wait P_now →
- * SyncPlan → CopySegment per segment → CompleteSnapshot → wait → SyncCommit). With
- * `extraFromRun` (the verify run's id, which is also the fix-up's run id so that it presents the
- * lease VerifyFinishScan kept) it is that verify's fix-up: `F = HC ∪ C'`, kind `fixup`.
+ * One sync through the Sync driver (the state machine's order). With `extraFromRun` (the verify
+ * run's id, which is also the fix-up's run id so that it presents the lease VerifyFinishScan
+ * kept) it is that verify's fix-up: `F = HC ∪ C'`, kind `fixup`.
  */
 export async function runSyncSteps(harness: VerifyHarness, workload: Workload, extraFromRun?: string): Promise<SyncSummary> {
-  const { ctx } = harness;
-  const { volumeId } = workload;
-  syncRuns += 1;
-  const runId = extraFromRun ?? `sync-steps-${syncRuns}`;
-  const begun = await syncBegin(ctx, { volumeId, runId });
-  await ctx.primary.snapshots.waitUntilCompleted(begun.primarySnapshotId);
-  const plan = await syncPlan(ctx, {
-    volumeId,
-    runId,
-    fencingToken: begun.fencingToken,
-    primarySnapshotId: begun.primarySnapshotId,
-    pointInTime: begun.pointInTime,
-    extraFromRun,
-  });
-  for (const segment of plan.segments) {
-    await copySegment(ctx, {
-      volumeId,
-      runId,
-      fencingToken: plan.fencingToken,
-      seq: plan.seq,
-      segment,
-      sourceSnapshotId: plan.primarySnapshotId,
-      targetSnapshotId: plan.secondarySnapshotId,
-    });
-  }
-  await completeSnapshot(ctx, { volumeId, runId, snapshotId: plan.secondarySnapshotId, expectedBlocks: plan.blocks });
-  await ctx.secondary.waiter.waitUntilCompleted(plan.secondarySnapshotId);
-  return syncCommit(ctx, { volumeId, runId, fencingToken: plan.fencingToken, seq: plan.seq });
+  const run = await driveSync(harness.ctx, workload.volumeId, extraFromRun ?? nextRunId('sync-steps'), { extraFromRun });
+  if (run.summary === undefined) throw new Error(`sync ${run.runId} of ${workload.volumeId} committed nothing (plan skipped: ${run.plan?.skipped ?? 'no'})`);
+  return run.summary;
 }
 
 /** The committed chain as `{ seq, kind, trust, suspectBlocks }`, for exact assertions. */
@@ -144,7 +96,7 @@ export async function imageDifferences(harness: VerifyHarness, workload: Workloa
   const differ: number[] = [];
   for (const blockIndex of blocks) {
     const token = tokens.get(blockIndex);
-    const secondary = token === undefined ? ZERO_HEX : sha256Hex(await reader.getBlock(secondarySnapshotId, blockIndex, token));
+    const secondary = token === undefined ? ZERO_BLOCK_HEX : sha256Hex(await reader.getBlock(secondarySnapshotId, blockIndex, token));
     const primary = sha256Hex(await harness.cloud.model.readBlock(workload.volumeId, blockIndex));
     if (secondary !== primary) differ.push(blockIndex);
   }

@@ -9,6 +9,7 @@ import { DeltaMap } from '../../../shared/core/delta-map';
 import { jobFailed } from '../../../shared/engine/sync';
 import { VERIFY_RUN_TAG } from '../../../shared/core/tags';
 import { verifyBegin, verifyFinishScan, verifyPlan, verifyReport, verifyScanSegment, type VerifyFinishScanOutput, type VerifyReport } from '../../../shared/engine/verify';
+import { driveVerify } from '../../../local/drivers';
 import { readVerifyMap } from '../../../shared/engine/verify-maps';
 import { ScanIncompleteError } from '../../../shared/engine/errors';
 import { blockReads, chainView, corrupt, imageDifferences, runSyncSteps, startVerifyHarness, startWorkload, type VerifyHarness, type Workload } from './verify-harness';
@@ -43,26 +44,16 @@ interface VerifyDrive {
 }
 
 /**
- * Runs a verify in state-machine order. `duringScan` runs between the first Map item and the
- * others (syncs committing during the scan interval); the fix-up runs when the finish says so.
+ * Runs a verify through the Verify driver (state-machine order). `duringScan` runs between the
+ * first Map item and the others (syncs committing during the scan interval); the fix-up runs
+ * when the finish says so.
  */
 async function runVerify(workload: Workload, options: { quick?: boolean; duringScan?: () => Promise<void> } = {}): Promise<VerifyDrive> {
   runs += 1;
-  const runId = `verify-${runs}`;
-  const { volumeId } = workload;
-  const begun = await verifyBegin(harness.ctx, { volumeId, runId, quick: options.quick ?? false });
-  await harness.ctx.primary.snapshots.waitUntilCompleted(begun.primarySnapshotId);
-  const { segments } = await verifyPlan(harness.ctx, { volumeId, runId });
-  const scans = [];
-  for (const [position, segment] of segments.entries()) {
-    if (position === 1 || (segments.length === 1 && position === 0)) await options.duringScan?.();
-    scans.push(await verifyScanSegment(harness.ctx, { volumeId, runId, segment }));
-  }
-  if (segments.length === 0) await options.duringScan?.();
-  const finish = await verifyFinishScan(harness.ctx, { volumeId, runId });
-  const fixup = finish.outcome === 'repair' ? await runSyncSteps(harness, workload, runId) : undefined;
-  const report = await verifyReport(harness.ctx, { volumeId, runId, fixupSeq: fixup?.seq });
-  return { runId, primarySnapshotId: begun.primarySnapshotId, segments, scans, finish, report };
+  const run = await driveVerify(harness.ctx, workload.volumeId, `verify-${runs}`, { quick: options.quick ?? false, duringScan: options.duringScan });
+  const { begun, segments, finish, report } = run;
+  if (begun === undefined || segments === undefined || finish === undefined || report === undefined) throw new Error(`verify ${run.runId} did not finish`);
+  return { runId: run.runId, primarySnapshotId: begun.primarySnapshotId, segments, scans: run.scans, finish, report };
 }
 
 async function headEntry(volumeId: string): Promise<ChainEntry> {

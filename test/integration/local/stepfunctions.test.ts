@@ -23,12 +23,13 @@ import {
   type DescribeExecutionCommandOutput,
 } from '@aws-sdk/client-sfn';
 import { CHAIN_TABLE_TAG_KEY, JOB_TAG_KEY, STACK_TAG_KEY } from '../../../infra/job-tags';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/config';
 import { runnerExecutions, startStepFunctions, type RunExecution, type RunningStepFunctions } from '../../../local/stepfunctions';
 import { startEngineHarness, TABLE_NAME, ZONE, type EngineHarness } from '../engine/engine-harness';
 
-const REGION = 'us-east-1';
+const REGION = LOCAL_REGION;
 const STACK_NAME = 'EbsCdpEngine';
-const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+const CREDENTIALS = LOCAL_CREDENTIALS;
 /** Waits and retry pauses of the runner: short, the emulator completes snapshots in the call. */
 const RUNNER_PAUSE_MS = 2;
 /** DescribeExecution polls this often: executions here last well under a second. */
