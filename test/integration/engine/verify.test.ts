@@ -9,7 +9,7 @@ import { DeltaMap } from '../../../shared/core/delta-map';
 import { jobFailed } from '../../../shared/engine/sync';
 import { VERIFY_RUN_TAG } from '../../../shared/core/tags';
 import { verifyBegin, verifyFinishScan, verifyPlan, verifyReport, verifyScanSegment, type VerifyFinishScanOutput, type VerifyReport } from '../../../shared/engine/verify';
-import { readVerifyMap } from '../../../shared/engine/verify-maps';
+import { readVerifyMap } from '../../../shared/engine/verify/maps';
 import { ScanIncompleteError } from '../../../shared/engine/errors';
 import { blockReads, chainView, corrupt, imageDifferences, runSyncSteps, startVerifyHarness, startWorkload, type VerifyHarness, type Workload } from './verify-harness';
 
