@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import { restoreCompleteTarget } from '../shared/engine/restore';
-import { restoreCompleteTargetInputSchema } from '../shared/engine/restore-schemas';
-import { completeSnapshotInputSchema } from '../shared/engine/schemas';
+import { restoreCompleteTargetInputSchema } from '../shared/engine/restore/schemas';
+import { completeSnapshotInputSchema } from '../shared/engine/tasks/schemas';
 import { completeSnapshot } from '../shared/engine/sync';
 import { engineTask, lambdaHandler } from './engine-task';
 

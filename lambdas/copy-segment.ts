@@ -7,8 +7,8 @@
  */
 import { z } from 'zod';
 import { restoreCopySegment } from '../shared/engine/restore';
-import { restoreCopySegmentInputSchema } from '../shared/engine/restore-schemas';
-import { copySegmentInputSchema } from '../shared/engine/schemas';
+import { restoreCopySegmentInputSchema } from '../shared/engine/restore/schemas';
+import { copySegmentInputSchema } from '../shared/engine/tasks/schemas';
 import { copySegment } from '../shared/engine/sync';
 import { engineTask, lambdaHandler } from './engine-task';
 

@@ -1,5 +1,5 @@
 /** `JobFailed`: every Catch: records the failure where `status` shows it and releases the lease if held. */
-import { jobFailedInputSchema } from '../shared/engine/schemas';
+import { jobFailedInputSchema } from '../shared/engine/tasks/schemas';
 import { jobFailed } from '../shared/engine/sync';
 import { engineTask, lambdaHandler } from './engine-task';
 

@@ -1,5 +1,5 @@
 /** `Prune`: applies the retention policy (or prunes the given seqs): merges `D_k` into `D_{k+1}`, deletes `S_k`. */
-import { pruneInputSchema } from '../shared/engine/schemas';
+import { pruneInputSchema } from '../shared/engine/prune/schemas';
 import { prune } from '../shared/engine/prune';
 import { engineTask, lambdaHandler } from './engine-task';
 

@@ -1,5 +1,5 @@
 /** `RestoreSwap`: swaps the restored volume onto the instance when `inPlace`. */
-import { restoreSwapInputSchema } from '../shared/engine/restore-schemas';
+import { restoreSwapInputSchema } from '../shared/engine/restore/schemas';
 import { restoreSwap } from '../shared/engine/restore';
 import { engineTask, lambdaHandler } from './engine-task';
 

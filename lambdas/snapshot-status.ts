@@ -1,5 +1,5 @@
 /** `SnapshotStatus`: one look at a snapshot's state for a Wait/Choice loop (every job). */
-import { snapshotStatusInputSchema } from '../shared/engine/schemas';
+import { snapshotStatusInputSchema } from '../shared/engine/tasks/schemas';
 import { snapshotStatus } from '../shared/engine/sync';
 import { engineTask, lambdaHandler } from './engine-task';
 

@@ -1,5 +1,5 @@
 /** `SyncCommit`: commits the entry in flight as the new head, clears the DRL, releases the lease. */
-import { syncCommitInputSchema } from '../shared/engine/schemas';
+import { syncCommitInputSchema } from '../shared/engine/sync/schemas';
 import { syncCommit } from '../shared/engine/sync';
 import { engineTask, lambdaHandler } from './engine-task';
 

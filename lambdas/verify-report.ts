@@ -1,5 +1,5 @@
 /** `VerifyReport`: the verify run's final report (checks the fix-up covers `C'`). */
-import { verifyReportInputSchema } from '../shared/engine/verify-schemas';
+import { verifyReportInputSchema } from '../shared/engine/verify/schemas';
 import { verifyReport } from '../shared/engine/verify';
 import { engineTask, lambdaHandler } from './engine-task';
 

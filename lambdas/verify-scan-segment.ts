@@ -1,5 +1,5 @@
 /** `VerifyScanSegment`: one Map item: compares both sides' blocks of a segment, writes its compare shard. */
-import { verifyScanSegmentInputSchema } from '../shared/engine/verify-schemas';
+import { verifyScanSegmentInputSchema } from '../shared/engine/verify/schemas';
 import { verifyScanSegment } from '../shared/engine/verify';
 import { engineTask, lambdaHandler } from './engine-task';
 

@@ -10,7 +10,7 @@
  * | `driveRestore` | `infra/state-machines/restore-state-machine.ts`|
  * | `drivePrune`   | `infra/state-machines/prune-state-machine.ts`  |
  */
-export { InjectedCrashError, SyncLoopError, WaitTimeoutError } from './errors';
+export { InjectedCrashError, SyncLoopError } from './errors';
 export { DRIVER_MAX_POLLS, DRIVER_POLL_INTERVAL_MS, mapItems, nextRunId, type DriveOptions, type JobPhases, type StepCrash } from './job';
 export { drivePrune, PRUNE_STEPS, type PruneDriveOptions, type PruneRun, type PruneStep } from './prune';
 export { driveRestore, RESTORE_STEPS, type CopiedSegments, type RestoreDriveOptions, type RestoreRun, type RestoreStep } from './restore';

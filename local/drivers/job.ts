@@ -6,7 +6,7 @@
 import { SnapshotWaitTimeoutError } from '../../shared/core/ports/errors';
 import type { EngineContext } from '../../shared/engine/context';
 import { jobFailed, snapshotStatus } from '../../shared/engine/sync';
-import type { JobFailedInput } from '../../shared/engine/schemas';
+import type { JobFailedInput } from '../../shared/engine/tasks/schemas';
 import { InjectedCrashError } from './errors';
 
 /**

@@ -26,8 +26,9 @@ import {
   type RestoreReport,
   type RestoreSwapOutput,
 } from '../../shared/engine/restore';
-import { isRestoreRefusal } from '../../shared/engine/errors';
-import { WaitTimeoutError } from './errors';
+import { isRestoreRefusal, WaitTimeoutError } from '../../shared/engine/errors';
+import type { RestoreCreateVolumeInput } from '../../shared/engine/restore/schemas';
+import { InvalidTaskInputError } from '../../lambdas/errors';
 import { DRIVER_MAX_POLLS, DRIVER_POLL_INTERVAL_MS, failJob, mapItems, nextRunId, pause, StepBoundaries, waitForSnapshot, type DriveOptions } from './job';
 
 /** The step boundaries of a restore, in order (`RestoreCreateVolume`: the creation and its wait). */
@@ -57,7 +58,7 @@ export interface RestoreRun {
 /** Whether RestoreBegin refused the request (the machine's RestoreRefused: no JobFailed). */
 function isRefusal(error: unknown): boolean {
   // A Lambda reports a malformed input as InvalidTaskInputError; in process it is the ZodError itself.
-  return isRestoreRefusal(error) || error instanceof ZodError || (error instanceof Error && error.name === 'InvalidTaskInputError');
+  return isRestoreRefusal(error) || error instanceof ZodError || (error instanceof Error && error.name === InvalidTaskInputError.errorName);
 }
 
 /**
@@ -133,7 +134,7 @@ export async function driveRestore(ctx: EngineContext, request: Readonly<Record<
  */
 async function createVolume(
   ctx: EngineContext,
-  input: Record<string, unknown> & { volumeId: string },
+  input: RestoreCreateVolumeInput,
   options: RestoreDriveOptions,
 ): Promise<RestoreCreateVolumeOutput> {
   const maxPolls = options.maxPolls ?? DRIVER_MAX_POLLS;

@@ -5,7 +5,7 @@ import {
   DEFAULT_KEEP_LAST, DEFAULT_SYNC_EVERY_MINUTES, DEFAULT_VERIFY_SCHEDULE, engineVolumeConfig, loadProtectionConfig,
   parseProtectionConfig, ProtectionConfigFileError, rpoMinutesOf, splitSelectors,
 } from '../../infra/config';
-import { retentionConfigSchema, syncProtectionConfigSchema } from '../../shared/engine/schemas';
+import { retentionConfigSchema, syncProtectionConfigSchema } from '../../shared/engine/sync/schemas';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 

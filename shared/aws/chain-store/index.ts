@@ -25,7 +25,7 @@
  * - DRL#: written before a sync or fix-up copies; deleted by the commit or clearDirtyRegionLog.
  *   readChain with `includePending` (prune, `getEntry`) yields it as the pending entry.
  * - CMP#: the derived verify maps (`:d0`, `:quick`, `:scope`, `:revised`) are listed in
- *   shared/engine/verify-maps.ts. RUN# and CMP# are kept until the volume is unprotected.
+ *   shared/engine/verify/maps.ts. RUN# and CMP# are kept until the volume is unprotected.
  * - DIG#: written by every CopySegment (sync, fix-up, restore); DIG# and RMAP# are deleted by
  *   deleteRunItems when their run ends.
  * - unprotectVolume deletes every item of the partition, META last.

@@ -103,7 +103,7 @@ export interface StartedSnapshot {
 
 /**
  * The digests of the blocks written to one snapshot, for the LINEAR aggregate. Implemented by
- * `BlockDigests` in `shared/aws/checksum.ts`.
+ * `BlockDigests` in `shared/core/checksum.ts`.
  */
 export interface WrittenBlocks {
   record(blockIndex: number, digest: Uint8Array): void;

@@ -10,7 +10,7 @@ import { jobFailed } from '../../../shared/engine/sync';
 import { VERIFY_RUN_TAG } from '../../../shared/core/tags';
 import { verifyBegin, verifyFinishScan, verifyPlan, verifyReport, verifyScanSegment, type VerifyFinishScanOutput, type VerifyReport } from '../../../shared/engine/verify';
 import { driveVerify } from '../../../local/drivers';
-import { readVerifyMap } from '../../../shared/engine/verify-maps';
+import { readVerifyMap } from '../../../shared/engine/verify/maps';
 import { ScanIncompleteError } from '../../../shared/engine/errors';
 import { blockReads, chainView, corrupt, imageDifferences, runSyncSteps, startVerifyHarness, startWorkload, type VerifyHarness, type Workload } from './verify-harness';
 

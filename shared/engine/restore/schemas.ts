@@ -1,6 +1,7 @@
 /**
- * Inputs of the Restore job's tasks (claim 12), validated with zod at the Lambda's edge and again
- * by each engine function, so a hand-written Step Functions input cannot slip past the checks.
+ * Inputs of the Restore job's tasks (claim 12), validated with zod at the Lambda's edge (the task
+ * middleware), so a hand-written Step Functions input cannot slip past the checks; each step
+ * takes the parsed input. `RestoreBegin` parses its request again (see there).
  *
  * Every input is small JSON: ids, seqs and counts, never block data nor delta maps (the restore
  * plan `R` lives in the chain store, per segment, keyed by the run).

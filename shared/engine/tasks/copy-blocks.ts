@@ -8,15 +8,15 @@
  * block order, across all of them. Each CopySegment stores its segment's digests in the chain
  * table (`DIG#<runId>#<segment>#<chunk>`); the completing step reads them back in segment order.
  */
-import { segmentRange } from '../core/constants';
+import { segmentRange } from '../../core/constants';
 import { createHash } from 'node:crypto';
-import { runBlockPool } from '../core/block-pool';
-import { DIGEST_BYTES } from '../core/checksum';
-import type { DeltaMap } from '../core/delta-map';
-import type { ChainStore } from '../core/ports/chain-store';
-import type { SnapshotReader, SnapshotState, SnapshotWaiter, SnapshotWriter, WrittenBlocks } from '../core/ports/snapshots';
-import type { EngineLogger } from './context';
-import { DigestsIncompleteError } from './errors';
+import { runBlockPool } from '../../core/block-pool';
+import { DIGEST_BYTES } from '../../core/checksum';
+import type { DeltaMap } from '../../core/delta-map';
+import type { ChainStore } from '../../core/ports/chain-store';
+import type { SnapshotReader, SnapshotState, SnapshotWaiter, SnapshotWriter, WrittenBlocks } from '../../core/ports/snapshots';
+import type { EngineLogger } from '../context';
+import { DigestsIncompleteError } from '../errors';
 
 /** What {@link copySegmentBlocks} needs: the two sides' ports for this copy and the store. */
 export interface CopyPorts {

@@ -12,14 +12,14 @@
  * read:                both sides where listed, zeros where unlisted; □□ on both sides: no read
  * ```
  */
-import { BLOCK_SIZE, segmentRange } from '../core/constants';
-import { DeltaMap } from '../core/delta-map';
-import type { PitMap } from '../core/pit-map';
-import type { SnapshotReader } from '../core/ports/snapshots';
-import { compareDeltaMap, scanScope } from '../core/verify-plan';
-import { runBlockPool } from '../core/block-pool';
-import { ChecksumMismatchError } from '../core/ports/errors';
-import { PrimaryBlockUnreadableError } from './errors';
+import { BLOCK_SIZE, segmentRange } from '../../core/constants';
+import { DeltaMap } from '../../core/delta-map';
+import type { PitMap } from '../../core/pit-map';
+import type { SnapshotReader } from '../../core/ports/snapshots';
+import { compareDeltaMap, scanScope } from '../../core/verify-plan';
+import { runBlockPool } from '../../core/block-pool';
+import { ChecksumMismatchError } from '../../core/ports/errors';
+import { PrimaryBlockUnreadableError } from '../errors';
 
 /**
  * Extra reads of a block whose bytes failed their SHA-256 check. One re-read tells damage in

@@ -11,13 +11,14 @@
  * referenced by nothing: every run ends with a sweep that deletes such restore-point snapshots,
  * so a re-run (or the next prune) collects it.
  */
-import type { ChainEntry } from '../core/chain-entry';
-import { restorePointsToPrune, type RetentionPolicy } from '../core/retention';
-import type { Fence } from '../core/ports/chain-store';
-import type { EngineContext } from './context';
-import { ProtectionConfigError } from './errors';
-import { pruneInputSchema, syncProtectionConfigSchema, type PruneInput } from './schemas';
-import { PURPOSE_TAG, RESTORE_POINT_PURPOSE, VOLUME_ID_TAG } from '../core/tags';
+import type { ChainEntry } from '../../core/chain-entry';
+import { restorePointsToPrune, type RetentionPolicy } from '../../core/retention';
+import type { Fence } from '../../core/ports/chain-store';
+import type { EngineContext } from '../context';
+import { ProtectionConfigError } from '../errors';
+import { syncProtectionConfigSchema } from '../sync/schemas';
+import type { PruneInput } from './schemas';
+import { PURPOSE_TAG, RESTORE_POINT_PURPOSE, VOLUME_ID_TAG } from '../../core/tags';
 
 export interface PruneOutput {
   readonly volumeId: string;
@@ -37,8 +38,7 @@ export interface PruneOutput {
  * @throws RetentionError for the head, a pending entry, or an unknown seq in `seqs`
  * @throws ProtectionConfigError for a malformed retention policy
  */
-export async function prune(ctx: EngineContext, rawInput: PruneInput): Promise<PruneOutput> {
-  const input = pruneInputSchema.parse(rawInput);
+export async function prune(ctx: EngineContext, input: PruneInput): Promise<PruneOutput> {
   const { volumeId, runId } = input;
   const grant = await ctx.store.acquireLease(volumeId, { holder: input.holder ?? runId, runId, ttlMs: ctx.tuning.leaseTtlMs, now: ctx.clock.now() });
   const fence: Fence = { fencingToken: grant.fencingToken };

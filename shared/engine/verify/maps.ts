@@ -15,8 +15,8 @@
  * `D0` is persisted at plan time rather than listed by each segment because a sync committing
  * during the scan deletes `P_head`, after which `changes(P_head → P0)` can no longer be listed.
  */
-import type { DeltaMap } from '../core/delta-map';
-import type { ChainStore } from '../core/ports/chain-store';
+import type { DeltaMap } from '../../core/delta-map';
+import type { ChainStore } from '../../core/ports/chain-store';
 
 /** Which of a run's per-segment maps. */
 export type VerifyMapKind = 'compare' | 'present' | 'quick' | 'scope' | 'revised';

@@ -1,0 +1,51 @@
+/**
+ * Zod schemas of the Sync job's own task inputs and of the part of a volume's protection config
+ * the sync and the prune read. The shared tasks' schemas and the ids are in `tasks/schemas.ts`.
+ */
+import { z } from 'zod';
+import { fencingTokenSchema, isoInstantSchema, runIdSchema, runKeys, seqSchema, snapshotIdSchema } from '../tasks/schemas';
+
+export const syncBeginInputSchema = z.object({
+  ...runKeys,
+  /** Who holds the lease (the execution ARN); the run id when absent. */
+  holder: z.string().min(1).optional(),
+  /**
+   * `skip`: a live lease of another run is an answer (`action: 'busy'` with its holder), not a
+   * `VolumeBusyError` (the Sync machine ends as skipped); `fail` (default): it throws.
+   */
+  onBusy: z.enum(['skip', 'fail']).optional(),
+});
+export type SyncBeginInput = z.infer<typeof syncBeginInputSchema>;
+
+export const syncPlanInputSchema = z.object({
+  ...runKeys,
+  fencingToken: fencingTokenSchema,
+  primarySnapshotId: snapshotIdSchema,
+  /** When `P_now` was taken (SyncBegin's output). */
+  pointInTime: isoInstantSchema,
+  /** A verify run whose revised compare map `C'` is copied too: the plan of its fix-up. */
+  extraFromRun: runIdSchema.optional(),
+});
+export type SyncPlanInput = z.infer<typeof syncPlanInputSchema>;
+
+export const syncCommitInputSchema = z.object({
+  ...runKeys,
+  fencingToken: fencingTokenSchema,
+  seq: seqSchema,
+});
+export type SyncCommitInput = z.infer<typeof syncCommitInputSchema>;
+
+/** The retention policy as a volume's protection config stores it under `retention`. */
+export const retentionConfigSchema = z.object({
+  keepLast: z.number().int().positive().optional(),
+  keepWithinMs: z.number().nonnegative().optional(),
+}).refine((policy) => policy.keepLast !== undefined || policy.keepWithinMs !== undefined, 'keepLast, keepWithinMs, or both');
+
+/** The part of a volume's protection config the sync reads. */
+export const syncProtectionConfigSchema = z.object({
+  /** KMS key of the secondary lineage (overrides the engine's default key). */
+  secondaryKmsKeyId: z.string().min(1).optional(),
+  /** Encrypt the secondary lineage with the account's default EBS key when no key id is given. */
+  encrypted: z.boolean().optional(),
+  retention: retentionConfigSchema.optional(),
+});

@@ -1,0 +1,26 @@
+/**
+ * The CompleteSnapshot task of a sync or fix-up: completes the secondary with the LINEAR
+ * aggregate over the run's persisted digests ({@link completeSnapshotFromDigests}).
+ */
+import type { EngineContext } from '../context';
+import { completeSnapshotFromDigests } from './copy-blocks';
+import type { CompleteSnapshotInput } from './schemas';
+
+export interface CompleteSnapshotOutput {
+  readonly snapshotId: string;
+  readonly state: 'pending' | 'completed' | 'error';
+}
+
+/**
+ * CompleteSnapshot of the secondary with the LINEAR aggregate over this run's persisted digests;
+ * then wait with SnapshotStatus. Idempotent (a completed snapshot is reported as is).
+ *
+ * @throws DigestsIncompleteError when the digests do not add up to `expectedBlocks`
+ */
+export async function completeSnapshot(ctx: EngineContext, input: CompleteSnapshotInput): Promise<CompleteSnapshotOutput> {
+  const state = await completeSnapshotFromDigests(
+    { store: ctx.store, writer: ctx.secondary.writer, waiter: ctx.secondary.waiter },
+    { volumeId: input.volumeId, runId: input.runId, snapshotId: input.snapshotId, expectedBlocks: input.expectedBlocks },
+  );
+  return { snapshotId: input.snapshotId, state };
+}
