@@ -84,7 +84,10 @@ const retention = z.object({
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS Region like us-west-2');
 
 /** A key ARN, not an alias or id: IAM grants are scoped to it, so it must name one key exactly. */
-const kmsKeyArn = z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/mrk-[0-9a-f]{32}$/, 'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)');
+const kmsKeyArn = z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$|^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/mrk-[0-9a-f]{32}$/, {
+  // The value is named: in a list of keys the index alone does not say which one is wrong.
+  error: (issue) => `a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got ${JSON.stringify(issue.input)}`,
+});
 
 /** The config file as written. */
 export const protectionConfigSchema = z.object({
@@ -101,6 +104,13 @@ export const protectionConfigSchema = z.object({
   secondaryRegion: region.optional(),
   /** Key of an encrypted secondary lineage (in the secondary Region). */
   kmsKeyArn: kmsKeyArn.optional(),
+  /**
+   * Customer managed keys the protected (primary) volumes are encrypted with, in the stack's
+   * Region. Their snapshots inherit the key, so reading them, writing a restore's target (a
+   * child of the primary's snapshot) and creating the restored volume need it; without this the
+   * tasks can use only unencrypted volumes and those under the AWS managed key `aws/ebs`.
+   */
+  primaryKmsKeyArns: z.array(kmsKeyArn).optional(),
   /** Subscribe this address to the alerts topic (the subscription must be confirmed by mail). */
   alarmEmail: z.email().optional(),
   /** Grants stop/start/detach/attach on instances, which a restore with `inPlace: true` needs. */

@@ -9,13 +9,13 @@
  *  Alarms (SNS topic, failed executions, sync lag, verify damage) + dashboard
  * ```
  */
-import { CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Tags, Token, type StackProps } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { TaskName } from '../lambdas/task-names';
 import { CHAIN_TABLE_TAG_KEY, JOB_TAG_KEY, STACK_TAG_KEY } from './job-tags';
-import { parseProtectionConfig, rpoMinutesOf, splitSelectors, type ProtectionConfig } from './config';
+import { parseProtectionConfig, ProtectionConfigFileError, rpoMinutesOf, splitSelectors, type ProtectionConfig } from './config';
 import { Alarms } from './constructs/alarms';
 import { ChainTable } from './constructs/chain-table';
 import { grantTaskPermissions } from './constructs/permissions';
@@ -51,6 +51,7 @@ export class EbsCdpStack extends Stack {
     const logRetention = config.logRetentionDays as logs.RetentionDays;
     const primaryRegion = this.region;
     const secondaryRegion = config.secondaryRegion ?? primaryRegion;
+    checkPrimaryKeyRegions(config, primaryRegion);
 
     this.table = new ChainTable(this, 'Chain', { deletionProtection: config.tableDeletionProtection }).table;
 
@@ -78,6 +79,7 @@ export class EbsCdpStack extends Stack {
       primaryRegion,
       secondaryRegion,
       kmsKeyArn: config.kmsKeyArn,
+      primaryKmsKeyArns: config.primaryKmsKeyArns,
       allowInPlaceRestore: config.allowInPlaceRestore,
     });
 
@@ -117,5 +119,18 @@ export class EbsCdpStack extends Stack {
       });
     }
     new CfnOutput(this, 'AlertsTopicArn', { value: this.alarms.topic.topicArn, description: 'Alarms publish here: subscribe to be told when something is wrong' });
+  }
+}
+
+/**
+ * A primary-side key of another Region than the stack's can never encrypt a primary volume: the
+ * grant would be dead weight and the volume still unreadable. Checked only when the stack has a
+ * Region (an environment-agnostic synth knows none).
+ */
+function checkPrimaryKeyRegions(config: ProtectionConfig, primaryRegion: string): void {
+  if (Token.isUnresolved(primaryRegion)) return;
+  const elsewhere = (config.primaryKmsKeyArns ?? []).filter((keyArn) => keyArn.split(':')[3] !== primaryRegion);
+  if (elsewhere.length > 0) {
+    throw new ProtectionConfigFileError(`primaryKmsKeyArns: ${elsewhere.join(', ')} not in the stack's Region ${primaryRegion}, where the primary volumes are`);
   }
 }

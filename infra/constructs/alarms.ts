@@ -14,9 +14,10 @@
  * Each is also published without a dimension, for the alarms over volumes selected by tag
  * (whose ids are not known at synth time).
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -67,16 +68,18 @@ export interface AlarmsProps {
 /** The alerts topic, the alarms and the dashboard. */
 export class Alarms extends Construct {
   readonly topic: sns.Topic;
+  /** The topic's key: customer managed, because CloudWatch alarms cannot publish to a topic under `alias/aws/sns`. */
+  readonly topicKey: kms.Key;
   readonly alarms: cloudwatch.Alarm[] = [];
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
+    this.topicKey = this.alertsKey();
     this.topic = new sns.Topic(this, 'Alerts', {
       displayName: 'ebs-cdp alerts',
       enforceSSL: true,
-      // The AWS-managed SNS key: encrypted at rest, and CloudWatch may publish to it.
-      masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      masterKey: this.topicKey,
     });
     if (props.alarmEmail !== undefined) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     const action = new actions.SnsAction(this.topic);
@@ -129,6 +132,35 @@ export class Alarms extends Construct {
     }));
 
     this.dashboard = this.buildDashboard(props);
+  }
+
+  /**
+   * The alerts topic's key. The AWS managed SNS key's policy cannot be changed and does not admit
+   * CloudWatch, so alarms could not publish to a topic under it; this key's policy lets
+   * `cloudwatch.amazonaws.com` encrypt messages, and only for this account's alarms in this
+   * Region (`aws:SourceAccount`, `aws:SourceArn`: no other account's alarm can use it as a
+   * confused deputy). The account keeps administering it through IAM (CDK's default statement).
+   * Destroyed with the stack (after KMS's 30-day pending window): it protects alert messages in
+   * transit through the topic only, and nothing encrypted under it outlives the topic.
+   */
+  private alertsKey(): kms.Key {
+    const stack = Stack.of(this);
+    const key = new kms.Key(this, 'AlertsKey', {
+      description: 'ebs-cdp: encrypts the alerts topic; CloudWatch alarms of this account may use it',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AllowCloudWatchAlarmsToPublish',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'], // in a key policy, `*` is this key
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': stack.account },
+        ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
+      },
+    }));
+    return key;
   }
 
   private add(action: actions.SnsAction, alarm: cloudwatch.Alarm): void {

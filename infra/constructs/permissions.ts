@@ -9,9 +9,15 @@
  * | takeSnapshots   | ec2:CreateSnapshot (+ CreateTags on create)          | the protected volumes; new snapshots tagged ours  |
  * | deleteSnapshots | ec2:DeleteSnapshot                                   | snapshots carrying our ownership tag              |
  * | createVolumes   | ec2:CreateVolume (+ CreateTags on create)            | new volumes tagged ours, from our snapshots       |
- * | swapVolumes     | ec2:Stop/StartInstances, Attach/DetachVolume         | only with `allowInPlaceRestore`                   |
+ * | swapVolumes     | ec2:Stop/StartInstances, Attach/DetachVolume         | only with `allowInPlaceRestore`: instances tagged |
+ * |                 |                                                      | `ebs-cdp:in-place-restore=allowed`; the protected |
+ * |                 |                                                      | volumes and the volumes ebs-cdp created           |
  * | describe        | ec2:Describe{Snapshots,Volumes,Instances}            | `*`: EC2 Describe* take no resource (suppressed)  |
- * | kms             | the EBS encryption calls                             | the one named key, via EC2 only                   |
+ * | kms             | the EBS encryption calls                             | the secondary's key, via EC2/EBS only             |
+ * | primaryKms      | the EBS encryption calls                             | the primary-side keys, via the primary's EC2/EBS  |
+ *
+ * `kms:CreateGrant` is allowed only with `kms:GrantIsForAWSResource`: EC2 and EBS create grants
+ * on the task's behalf (for a volume, a snapshot copy); the task itself never creates one.
  *
  * The chain table is read and written by every task (each holds or checks the volume lease).
  */
@@ -21,43 +27,57 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import type { TaskName } from '../../lambdas/task-names';
-import { OWNER_TAG } from '../../shared/core/tags';
+import { IN_PLACE_RESTORE_TAG, OWNER_TAG } from '../../shared/core/tags';
 import type { TagSelector } from '../config';
 import { acknowledge, nagRendering } from './nag';
 
 export type Capability =
   | 'readSnapshots' | 'writeSnapshots' | 'takeSnapshots' | 'deleteSnapshots'
-  | 'createVolumes' | 'swapVolumes' | 'describe' | 'kms';
+  | 'createVolumes' | 'swapVolumes' | 'describe' | 'kms' | 'primaryKms';
 
 /**
  * What each task's engine step calls (shared/engine). A sync's begin may recover a crashed run
  * (compare the DRL regions, adopt or discard the orphan), hence its reads and deletes.
+ * `primaryKms` goes to every task that reads a primary snapshot's blocks or lists them (sync and
+ * verify read `P_now` / `P0`; the restore lists `P_head → P_now` and its target's blocks), writes
+ * the restore's target (a child of `P_now`, so under the primary's key: Restore runs CopySegment
+ * and CompleteSnapshot too) or creates the restored volume from it. Taking a snapshot
+ * (VerifyBegin) and deleting one need no key. RestoreSwap gets the keys with `swapVolumes`.
  */
 export const TASK_CAPABILITIES: Readonly<Record<TaskName, readonly Capability[]>> = {
-  SyncBegin: ['describe', 'takeSnapshots', 'readSnapshots', 'deleteSnapshots', 'kms'],
+  SyncBegin: ['describe', 'takeSnapshots', 'readSnapshots', 'deleteSnapshots', 'kms', 'primaryKms'],
   SnapshotStatus: ['describe'],
-  SyncPlan: ['describe', 'readSnapshots', 'writeSnapshots', 'kms'],
-  CopySegment: ['readSnapshots', 'writeSnapshots', 'kms'],
-  CompleteSnapshot: ['describe', 'writeSnapshots', 'kms'],
+  SyncPlan: ['describe', 'readSnapshots', 'writeSnapshots', 'kms', 'primaryKms'],
+  CopySegment: ['readSnapshots', 'writeSnapshots', 'kms', 'primaryKms'],
+  CompleteSnapshot: ['describe', 'writeSnapshots', 'kms', 'primaryKms'],
   SyncCommit: ['describe', 'deleteSnapshots'],
   JobFailed: ['describe', 'deleteSnapshots'],
   VerifyBegin: ['describe', 'takeSnapshots'],
-  VerifyPlan: ['describe', 'readSnapshots'],
-  VerifyScanSegment: ['readSnapshots', 'kms'],
-  VerifyFinishScan: ['describe', 'readSnapshots'],
+  VerifyPlan: ['describe', 'readSnapshots', 'primaryKms'],
+  VerifyScanSegment: ['readSnapshots', 'kms', 'primaryKms'],
+  VerifyFinishScan: ['describe', 'readSnapshots', 'primaryKms'],
   VerifyReport: ['describe', 'deleteSnapshots'],
-  RestoreBegin: ['describe', 'takeSnapshots', 'readSnapshots'],
-  RestorePlan: ['describe', 'readSnapshots', 'writeSnapshots', 'kms'],
-  RestoreCreateVolume: ['describe', 'createVolumes', 'kms'],
+  RestoreBegin: ['describe', 'takeSnapshots', 'readSnapshots', 'primaryKms'],
+  RestorePlan: ['describe', 'readSnapshots', 'writeSnapshots', 'kms', 'primaryKms'],
+  RestoreCreateVolume: ['describe', 'createVolumes', 'kms', 'primaryKms'],
   RestoreSwap: ['describe', 'swapVolumes'],
-  RestoreReport: ['describe'],
+  RestoreReport: ['describe', 'readSnapshots', 'primaryKms'],
   Prune: ['describe', 'deleteSnapshots'],
 };
 
-/** The EBS direct API calls and EC2 snapshot calls that need the key of an encrypted lineage. */
-export const KMS_ACTIONS = [
-  'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:CreateGrant',
+/** What EC2 and the EBS direct APIs call with the key of an encrypted lineage on the caller's behalf. */
+export const KMS_KEY_USE_ACTIONS = [
+  'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo',
 ] as const;
+
+/** EC2 creates a grant for a volume made from, or attached with, an encrypted snapshot or volume. */
+export const KMS_GRANT_ACTION = 'kms:CreateGrant';
+
+/** Every KMS action a task may call on an encrypted lineage's key (two statements: the grant one is conditioned further). */
+export const KMS_ACTIONS = [...KMS_KEY_USE_ACTIONS, KMS_GRANT_ACTION] as const;
+
+/** The tag an instance must carry for an in-place restore to stop it or swap its volumes. */
+export const IN_PLACE_RESTORE_INSTANCE = { StringEquals: { [`aws:ResourceTag/${IN_PLACE_RESTORE_TAG.key}`]: IN_PLACE_RESTORE_TAG.value } };
 
 export interface TaskPermissionsProps {
   readonly table: dynamodb.ITable;
@@ -68,7 +88,10 @@ export interface TaskPermissionsProps {
   readonly volumeTags: readonly TagSelector[];
   readonly primaryRegion: string;
   readonly secondaryRegion: string;
+  /** The secondary lineage's key. */
   readonly kmsKeyArn?: string;
+  /** The keys of the primary volumes (in the primary's Region). */
+  readonly primaryKmsKeyArns?: readonly string[];
   readonly allowInPlaceRestore: boolean;
 }
 
@@ -135,25 +158,77 @@ export function capabilityStatements(scope: Construct, capability: Capability, p
       ];
     case 'swapVolumes':
       if (!props.allowInPlaceRestore) return [];
-      return [new iam.PolicyStatement({
-        actions: ['ec2:StopInstances', 'ec2:StartInstances', 'ec2:AttachVolume', 'ec2:DetachVolume'],
-        // Which instance a person restores onto is chosen at restore time: any instance, any volume of this Region.
-        resources: [arn(props.primaryRegion, 'instance/*'), arn(props.primaryRegion, 'volume/*')],
-      })];
+      return [
+        ...swapStatements(props, arn),
+        // Starting an instance whose volumes are encrypted makes EC2 create grants on their keys:
+        // the restored volume's (the primary's key, or the secondary's after a full restore).
+        ...keyStatements(props.kmsKeyArn === undefined ? [] : [props.kmsKeyArn], regions),
+        ...keyStatements(props.primaryKmsKeyArns ?? [], [props.primaryRegion]),
+      ];
     case 'describe':
       return [new iam.PolicyStatement({
         actions: ['ec2:DescribeSnapshots', 'ec2:DescribeVolumes', 'ec2:DescribeInstances'],
         resources: ['*'],
       })];
     case 'kms':
-      if (props.kmsKeyArn === undefined) return [];
-      return [new iam.PolicyStatement({
-        actions: [...KMS_ACTIONS],
-        resources: [props.kmsKeyArn],
-        // Only through EC2 and the EBS direct APIs on our behalf, never a direct decrypt by the function.
-        conditions: { StringLike: { 'kms:ViaService': regions.flatMap((region) => [`ec2.${region}.amazonaws.com`, `ebs.${region}.amazonaws.com`]) } },
-      })];
+      return keyStatements(props.kmsKeyArn === undefined ? [] : [props.kmsKeyArn], regions);
+    case 'primaryKms':
+      // The primary's snapshots and the restore's target and volume live in the primary's Region only.
+      return keyStatements(props.primaryKmsKeyArns ?? [], [props.primaryRegion]);
   }
+}
+
+/**
+ * The key statements for EBS encryption with `keys`, only through EC2 and the EBS direct APIs of
+ * `regions` (never a direct decrypt by the function); `kms:CreateGrant` only for a grant EC2 or
+ * EBS creates for an AWS resource. None when there is no key.
+ */
+export function keyStatements(keys: readonly string[], regions: readonly string[]): iam.PolicyStatement[] {
+  const resources = [...new Set(keys)];
+  if (resources.length === 0) return [];
+  const viaService = { 'kms:ViaService': regions.flatMap((region) => [`ec2.${region}.amazonaws.com`, `ebs.${region}.amazonaws.com`]) };
+  return [
+    new iam.PolicyStatement({ actions: [...KMS_KEY_USE_ACTIONS], resources, conditions: { StringLike: viaService } }),
+    new iam.PolicyStatement({
+      actions: [KMS_GRANT_ACTION],
+      resources,
+      conditions: { StringLike: viaService, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+    }),
+  ];
+}
+
+/**
+ * The in-place swap, one statement per resource type (AttachVolume and DetachVolume authorize
+ * the instance and the volume separately): the instance must carry the in-place-restore tag; the
+ * volume must be a protected primary (by id, or by its protection tag) or one ebs-cdp created
+ * (the restored volume, ownership tag), since the swap detaches the one and attaches the other,
+ * and a rollback the reverse.
+ */
+function swapStatements(props: Omit<TaskPermissionsProps, 'table' | 'functions'>, arn: (region: string, resource: string) => string): iam.PolicyStatement[] {
+  const volumeActions = ['ec2:AttachVolume', 'ec2:DetachVolume'];
+  const anyVolume = arn(props.primaryRegion, 'volume/*');
+  const statements = [
+    new iam.PolicyStatement({
+      actions: ['ec2:StopInstances', 'ec2:StartInstances', ...volumeActions],
+      resources: [arn(props.primaryRegion, 'instance/*')],
+      conditions: IN_PLACE_RESTORE_INSTANCE,
+    }),
+    new iam.PolicyStatement({ actions: volumeActions, resources: [anyVolume], conditions: OWNED_RESOURCE }),
+  ];
+  if (props.volumeIds.length > 0) {
+    statements.push(new iam.PolicyStatement({
+      actions: volumeActions,
+      resources: props.volumeIds.map((volumeId) => arn(props.primaryRegion, `volume/${volumeId}`)),
+    }));
+  }
+  for (const tag of props.volumeTags) {
+    statements.push(new iam.PolicyStatement({
+      actions: volumeActions,
+      resources: [anyVolume],
+      conditions: { StringEquals: { [`aws:ResourceTag/${tag.key}`]: tag.value } },
+    }));
+  }
+  return statements;
 }
 
 /** Grants every task function its capabilities and the chain table. */
@@ -173,7 +248,8 @@ export function grantTaskPermissions(scope: Construct, props: TaskPermissionsPro
     for (const resource of wildcards) {
       acknowledge(policyHolder, 'IAM5', 'Snapshot and volume ids are created at run time, so the ARN names none; every statement on it is '
         + 'conditioned on the ownership tag (aws:ResourceTag / aws:RequestTag ebs-cdp:managed=true), on the protection tag, '
-        + 'or on ec2:CreateAction, and instances for an in-place restore are chosen by the person restoring.', `Resource::${nagRendering(fn, resource)}`);
+        + 'or on ec2:CreateAction; instances for an in-place restore are chosen by the person restoring, and must carry the '
+        + `${IN_PLACE_RESTORE_TAG.key}=${IN_PLACE_RESTORE_TAG.value} tag (aws:ResourceTag).`, `Resource::${nagRendering(fn, resource)}`);
     }
   }
 }

@@ -13,8 +13,14 @@
  * the volume protected) and resolves tag selectors to the volumes carrying the tag at that
  * moment (volumes tagged later are picked up by the next run). It is pure Step Functions service
  * integrations: no Lambda, nothing to bundle.
+ *
+ * When the deployment allows in-place restores, Dispatch also tags the instances each protected
+ * volume is attached to with `ebs-cdp:in-place-restore=allowed` (IN_PLACE_RESTORE_TAG): the swap
+ * role may stop, start and swap volumes only on instances carrying it. Tagging is best effort
+ * (an instance terminated since DescribeVolumes must not stop the volume's sync).
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -23,8 +29,9 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { CHAIN_TABLE_KEY, META_SORT_KEY, VOLUME_PARTITION_PREFIX } from '../../shared/core/table-keys';
+import { IN_PLACE_RESTORE_TAG } from '../../shared/core/tags';
 import type { JobName } from '../state-machines';
-import { acknowledge } from './nag';
+import { acknowledge, nagRendering } from './nag';
 import { acknowledgeStateMachineRole } from './state-machines';
 import { engineVolumeConfig, splitSelectors, type ProtectionConfig, type TagSelector } from '../config';
 
@@ -196,14 +203,16 @@ export class Schedules extends Construct {
         quick: sfn.JsonPath.objectAt('$.quick'),
         volumeId: sfn.JsonPath.stringAt('$$.Map.Item.Value.VolumeId'),
         volumeSize: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$$.Map.Item.Value.Size')),
+        ...(props.config.allowInPlaceRestore ? { attachments: sfn.JsonPath.objectAt('$$.Map.Item.Value.Attachments') } : {}),
       },
       resultPath: '$.started',
     });
-    perVolume.itemProcessor(protect.next(whichJob));
+    const markInstances = props.config.allowInPlaceRestore ? this.markInstances(whichJob) : undefined;
+    perVolume.itemProcessor(protect.next(markInstances ?? whichJob));
 
     acknowledgeStateMachineRole(this, []);
     acknowledge(this, 'IAM5', 'ec2:DescribeVolumes supports no resource-level permissions.', 'Resource::*');
-    return new sfn.StateMachine(this, 'Dispatch', {
+    const machine = new sfn.StateMachine(this, 'Dispatch', {
       definitionBody: sfn.DefinitionBody.fromChainable(describe.next(perVolume)),
       stateMachineType: sfn.StateMachineType.STANDARD,
       timeout: DISPATCH_TIMEOUT,
@@ -211,5 +220,48 @@ export class Schedules extends Construct {
       logs: { destination: props.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: true,
     });
+    if (markInstances !== undefined) this.grantTagInstances(machine);
+    return machine;
+  }
+
+  /**
+   * `HasInstance?` ─ yes ─► TagInstances (CreateTags on the volume's instances) ─┬─► next
+   *                 └ no (the volume is detached) ────────────────────────────────┘
+   */
+  private markInstances(next: sfn.IChainable): sfn.Choice {
+    const tagInstances = new sfn.CustomState(this, 'TagInstances', {
+      // A CustomState, not CallAwsService: its generated grant could not carry the tag conditions.
+      stateJson: {
+        Type: 'Task',
+        Resource: `arn:${Stack.of(this).partition}:states:::aws-sdk:ec2:createTags`,
+        Parameters: {
+          'Resources.$': '$.attachments[*].InstanceId',
+          Tags: [{ Key: IN_PLACE_RESTORE_TAG.key, Value: IN_PLACE_RESTORE_TAG.value }],
+        },
+        ResultPath: null,
+      },
+    });
+    // Best effort: without the tag only an in-place restore is refused (by IAM), never the job.
+    tagInstances.addCatch(next, { errors: ['States.ALL'], resultPath: '$.tagInstancesError' });
+    return new sfn.Choice(this, 'HasInstance')
+      .when(sfn.Condition.isPresent('$.attachments[0].InstanceId'), tagInstances.next(next))
+      .otherwise(next);
+  }
+
+  /** ec2:CreateTags on instances, and only to put the in-place-restore tag (no other key, no other value). */
+  private grantTagInstances(machine: sfn.StateMachine): void {
+    const stack = Stack.of(this);
+    const instances = `arn:${stack.partition}:ec2:${stack.region}:${stack.account}:instance/*`;
+    machine.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['ec2:CreateTags'],
+      resources: [instances],
+      conditions: {
+        StringEquals: { [`aws:RequestTag/${IN_PLACE_RESTORE_TAG.key}`]: IN_PLACE_RESTORE_TAG.value },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [IN_PLACE_RESTORE_TAG.key] },
+      },
+    }));
+    acknowledge(machine, 'IAM5', 'Which instance a protected volume is attached to is known only at run time; the statement may only put '
+      + `the ${IN_PLACE_RESTORE_TAG.key}=${IN_PLACE_RESTORE_TAG.value} tag (aws:RequestTag, aws:TagKeys) and change nothing else.`,
+    `Resource::${nagRendering(machine, instances)}`);
   }
 }

@@ -12,6 +12,14 @@ import type { Tag } from './ports/snapshots';
  */
 export const OWNER_TAG: Tag = { key: 'ebs-cdp:managed', value: 'true' };
 
+/**
+ * The tag on an instance that an in-place restore may stop, start and swap volumes on: the swap
+ * role's IAM conditions require it, so a restore can never stop an instance nobody marked. The
+ * Dispatch state machine puts it on the instances of the volumes it protects when the deployment
+ * allows in-place restores; any other instance needs it put on by hand.
+ */
+export const IN_PLACE_RESTORE_TAG: Tag = { key: 'ebs-cdp:in-place-restore', value: 'allowed' };
+
 /** EBS and EC2 allow 50 tags per resource (EBS-FACTS.md). */
 export const MAX_TAGS = 50;
 

@@ -52,6 +52,23 @@ describe('ProtectionConfig', () => {
       expect(parse).toThrow(/rpoMinutes/);
     });
 
+    it('takes the primary-side keys as key ARNs, and names a malformed one by its place and value', () => {
+      // Prepare
+      const good = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+      const multiRegion = 'arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab';
+
+      // Act
+      const config = parseProtectionConfig({ primaryKmsKeyArns: [good, multiRegion] }, 'test');
+      const parse = (): unknown => parseProtectionConfig({ primaryKmsKeyArns: [good, 'alias/aws/ebs'] }, 'prod.json');
+
+      // Assess
+      expect(config.primaryKmsKeyArns).toEqual([good, multiRegion]);
+      expect(parseProtectionConfig({}, 'test').primaryKmsKeyArns).toBeUndefined();
+      expect(parse).toThrow(ProtectionConfigFileError);
+      expect(parse).toThrow('prod.json: the protection config is invalid (primaryKmsKeyArns.1: a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got "alias/aws/ebs")');
+      expect(() => parseProtectionConfig({ primaryKmsKeyArns: good }, 'test')).toThrow(/primaryKmsKeyArns: .*expected array/);
+    });
+
     it('refuses a log retention CloudWatch Logs does not offer', () => {
       // Act
       const parse = (): unknown => parseProtectionConfig({ logRetentionDays: 10 }, 'test');
@@ -138,6 +155,7 @@ describe('ProtectionConfig', () => {
       expect(splitSelectors(config).volumeIds).toHaveLength(1);
       expect(splitSelectors(config).tags).toHaveLength(1);
       expect(config.secondaryRegion).toBe('us-west-2');
+      expect(config.primaryKmsKeyArns).toHaveLength(1);
     });
   });
 });
