@@ -1,37 +1,108 @@
 /**
- * Parsers of the command line's arguments and options. Each throws commander's
- * `InvalidArgumentError`, which commander turns into a usage error (exit 2) naming the option.
+ * Parsers of the command line's arguments and options, each a zod schema over the text given.
+ * Each throws commander's `InvalidArgumentError`, which the program turns into a `UsageError`
+ * (exit 2) naming the option and the bad value (see `main.ts`). Checks that need the volume (its
+ * block count) are here too, as plain functions the commands call before changing anything.
+ *
+ * The rules (cli/README.md, "Arguments"): numbers are decimal digits only (no `0x10`, `1e3`,
+ * `-1`, `1.5`); times are ISO 8601 with a zone and a real calendar date (no `2026-02-30`), and a
+ * restore time is not in the future; block lists are ascending ranges within the volume.
  */
 import { InvalidArgumentError } from 'commander';
-import { MAX_VOLUME_SIZE_GIB } from '../shared/core/constants';
+import { z } from 'zod';
+import { MAX_VOLUME_BLOCKS, MAX_VOLUME_SIZE_GIB } from '../shared/core/constants';
+import { UsageError } from './errors';
+
+/** `value` through `schema`; its first issue's message as commander's error otherwise. */
+function parseWith<T>(schema: z.ZodType<T>, value: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError(parsed.error.issues[0]?.message ?? 'invalid');
+  return parsed.data;
+}
+
+/** Decimal digits, as a safe integer: `0x10`, `1e3`, `-1`, `1.5` and `''` are no such number. */
+function decimal(expected: string): z.ZodType<number, string> {
+  return z
+    .string()
+    .regex(/^\d+$/, expected)
+    .transform(Number)
+    .pipe(z.number().int().max(Number.MAX_SAFE_INTEGER, expected));
+}
+
+const seqSchema = decimal('a restore point number (0, 1, 2, …): see ebs-cdp points <volume>');
 
 /** A restore-point number. */
 export function parseSeq(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('a restore point number (0, 1, 2, …): see ebs-cdp points <volume>');
-  return Number(value);
+  return parseWith(seqSchema, value);
 }
 
-/** A volume size in GiB, 1 to EBS's largest. */
+const sizeSchema = decimal(`a size in GiB, 1–${MAX_VOLUME_SIZE_GIB}, in decimal digits`).pipe(
+  z.number().min(1, `a size in GiB, 1–${MAX_VOLUME_SIZE_GIB}`).max(MAX_VOLUME_SIZE_GIB, `a size in GiB, 1–${MAX_VOLUME_SIZE_GIB}`),
+);
+
+/** A volume size in GiB, 1 to EBS's largest, decimal digits only. */
 export function parseSizeGiB(value: string): number {
-  const size = Number(value);
-  if (!Number.isInteger(size) || size < 1 || size > MAX_VOLUME_SIZE_GIB) throw new InvalidArgumentError(`a size in GiB, 1–${MAX_VOLUME_SIZE_GIB}`);
-  return size;
+  return parseWith(sizeSchema, value);
 }
 
-/** A positive whole number (counts). */
+const positiveSchema = decimal('a whole number ≥ 1, in decimal digits').pipe(z.number().min(1, 'a whole number ≥ 1'));
+
+/** A positive whole number (counts), decimal digits only. */
 export function parsePositive(value: string): number {
-  const count = Number(value);
-  if (!Number.isInteger(count) || count < 1) throw new InvalidArgumentError('a whole number ≥ 1');
-  return count;
+  return parseWith(positiveSchema, value);
 }
 
-/** A point in time: ISO 8601 with a zone (`2026-01-02T03:04:05Z`), kept as given. */
+/** Largest TCP port. */
+const MAX_PORT = 65_535;
+const portSchema = decimal(`a TCP port, 1–${MAX_PORT}`).pipe(z.number().min(1, `a TCP port, 1–${MAX_PORT}`).max(MAX_PORT, `a TCP port, 1–${MAX_PORT}`));
+
+/** A TCP port, 1–65535. */
+export function parsePort(value: string): number {
+  return parseWith(portSchema, value);
+}
+
+/** ISO 8601 with a zone; the fields are checked by {@link isCalendarTime}. */
+const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+const TIME_EXPECTED = 'an ISO 8601 time with a zone, e.g. 2026-01-02T03:04:05Z';
+/** Hours and minutes of a zone offset: real ones stay within ±14:00. */
+const MAX_OFFSET_HOURS = 14;
+const MINUTES_PER_HOUR = 60;
+
+/**
+ * Whether the date and time fields name a real instant: the date round-trips through `Date`
+ * (`2026-02-30` comes back as March 2, so it is refused), hours < 24, minutes and seconds < 60.
+ */
+function isCalendarTime(value: string): boolean {
+  const match = ISO_WITH_ZONE.exec(value);
+  if (match === null) return false;
+  const [year, month, day, hour, minute, second = 0, offsetHours = 0, offsetMinutes = 0] = match.slice(1).map((field) => (field === undefined ? undefined : Number(field))) as number[];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  const sameDate = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  return sameDate && hour < 24 && minute < MINUTES_PER_HOUR && second < MINUTES_PER_HOUR && offsetHours <= MAX_OFFSET_HOURS && offsetMinutes < MINUTES_PER_HOUR;
+}
+
+const timeSchema = z
+  .string()
+  .regex(ISO_WITH_ZONE, TIME_EXPECTED)
+  .refine(isCalendarTime, 'no such date or time on the calendar (check the day of the month and the hours); e.g. 2026-01-02T03:04:05Z');
+
+/** A point in time: ISO 8601 with a zone (`2026-01-02T03:04:05Z`) on a real calendar date, kept as given. */
 export function parseTime(value: string): string {
-  const isoWithZone = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
-  if (!isoWithZone.test(value) || Number.isNaN(Date.parse(value))) {
-    throw new InvalidArgumentError('an ISO 8601 time with a zone, e.g. 2026-01-02T03:04:05Z');
+  return parseWith(timeSchema, value);
+}
+
+/**
+ * `restore --time`: a {@link parseTime} time that is not later than `now`. A time in the future
+ * would pick the head restore point, which is not what anybody typing a time means (a typo of
+ * the year, a local time given as UTC): refused, so the head is restored only when asked for by
+ * its number.
+ */
+export function parseRestoreTime(value: string, now: number = Date.now()): string {
+  const time = parseTime(value);
+  if (Date.parse(time) > now) {
+    throw new InvalidArgumentError(`that is in the future (now is ${new Date(now).toISOString()}): give a past time, or restore the newest point by its number (--point, see ebs-cdp points <volume>)`);
   }
-  return value;
+  return time;
 }
 
 /** Milliseconds per unit of a duration. */
@@ -40,7 +111,7 @@ const DURATION_UNITS: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_0
 /** `30m`, `12h`, `7d`, `2w` → milliseconds. */
 export function parseDuration(value: string): number {
   const match = /^(\d+)([mhdw])$/.exec(value);
-  if (match === null) throw new InvalidArgumentError('a duration like 30m, 12h, 7d or 2w');
+  if (match === null || Number(match[1]) < 1) throw new InvalidArgumentError('a duration like 30m, 12h, 7d or 2w');
   return Number(match[1]) * DURATION_UNITS[match[2]];
 }
 
@@ -72,21 +143,75 @@ export function parseSchedule(value: string): string {
   return `rate(${ms / DURATION_UNITS.m} minutes)`;
 }
 
+/** One inclusive range of block indexes, `start ≤ end`. */
+export interface BlockRange {
+  readonly start: number;
+  readonly end: number;
+}
+
 /**
- * Block lists: `0-99,200,300-310` → every block named, ascending, without repeats. Ranges are
- * inclusive, as people write them.
+ * Block lists: `0-99,200,300-310` → inclusive ranges, as people write them. Each range runs low
+ * to high and stays within the largest EBS volume; whether it fits the volume written is
+ * {@link blocksWithin}'s question. Ranges, not blocks: `0-300000000` must not be expanded to be
+ * refused.
  */
-export function parseBlocks(value: string): number[] {
-  const blocks = new Set<number>();
+export function parseBlockRanges(value: string): BlockRange[] {
+  const ranges: BlockRange[] = [];
   for (const part of value.split(',')) {
     const match = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (match === null) throw new InvalidArgumentError('block indexes like 0-99,200,300-310');
+    if (match === null) throw new InvalidArgumentError(`"${part}" is no block index or range: give block indexes like 0-99,200,300-310`);
     const start = Number(match[1]);
     const end = match[2] === undefined ? start : Number(match[2]);
-    if (end < start) throw new InvalidArgumentError(`range ${part} runs backwards`);
-    for (let blockIndex = start; blockIndex <= end; blockIndex++) blocks.add(blockIndex);
+    if (end < start) throw new InvalidArgumentError(`range ${part.trim()} runs backwards: write it low to high (${end}-${start})`);
+    if (end >= MAX_VOLUME_BLOCKS) throw new InvalidArgumentError(`block ${end} is beyond the largest EBS volume (${MAX_VOLUME_BLOCKS} blocks of 512 KiB)`);
+    ranges.push({ start, end });
   }
+  return ranges;
+}
+
+/** Every block of `ranges`, ascending, without repeats. */
+export function expandBlocks(ranges: readonly BlockRange[]): number[] {
+  const blocks = new Set<number>();
+  for (const { start, end } of ranges) for (let blockIndex = start; blockIndex <= end; blockIndex++) blocks.add(blockIndex);
   return [...blocks].sort((a, b) => a - b);
+}
+
+/** Block lists as {@link parseBlockRanges} reads them, expanded: every block named, ascending, without repeats. */
+export function parseBlocks(value: string): number[] {
+  return expandBlocks(parseBlockRanges(value));
+}
+
+/**
+ * Blocks one `volume write` writes at most: the workload request carries them as one JSON list
+ * (a few MiB), and 512 GiB of fresh content is already far more than a try-out needs.
+ */
+export const MAX_WRITE_BLOCKS = 1_048_576;
+
+/**
+ * The blocks of `ranges` on a volume of `totalBlocks` blocks.
+ * @throws UsageError (exit 2) naming the first block outside the volume and its block count, or a list too long for one write.
+ */
+export function blocksWithin(ranges: readonly BlockRange[], totalBlocks: number, volumeId: string): number[] {
+  const outside = ranges.find((range) => range.end >= totalBlocks);
+  if (outside !== undefined) {
+    throw new UsageError(`--blocks ${outside.start === outside.end ? outside.end : `${outside.start}-${outside.end}`} is outside ${volumeId}: it has ${totalBlocks} blocks of 512 KiB (0-${totalBlocks - 1})`, `pick blocks within 0-${totalBlocks - 1}`);
+  }
+  const count = ranges.reduce((sum, range) => sum + range.end - range.start + 1, 0);
+  if (count > MAX_WRITE_BLOCKS) throw new UsageError(`--blocks names ${count} blocks; one write takes at most ${MAX_WRITE_BLOCKS}`, 'split it into several ebs-cdp volume write commands');
+  return expandBlocks(ranges);
+}
+
+/**
+ * `--random N` on a volume of `totalBlocks` blocks: N distinct random blocks, so N must not
+ * exceed the volume's block count (asking for more would silently write every block).
+ * @throws UsageError (exit 2) naming N and the block count.
+ */
+export function checkRandomCount(count: number, totalBlocks: number, volumeId: string): number {
+  if (count > totalBlocks) {
+    throw new UsageError(`--random ${count} asks for more blocks than ${volumeId} has (${totalBlocks} blocks of 512 KiB)`, `give --random ${totalBlocks} or less, or --blocks 0-${totalBlocks - 1} to write every block`);
+  }
+  if (count > MAX_WRITE_BLOCKS) throw new UsageError(`--random ${count}: one write takes at most ${MAX_WRITE_BLOCKS} blocks`, 'split it into several ebs-cdp volume write commands');
+  return count;
 }
 
 /** EC2 volume ids: `vol-` then hex (the emulator's follow the same shape). */

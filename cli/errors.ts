@@ -12,6 +12,7 @@
  * | 4 | busy (another job holds the volume's lease; the local cloud is already running) |
  * | 5 | unreachable (AWS credentials or endpoint, the local cloud not running or not answering) |
  */
+import { CommanderError } from 'commander';
 import { EbsCdpError, type ErrorContext, InvalidTimeError, RestorePointNotFoundError, RetentionError, SuspectRestorePointError } from '../shared/core/errors';
 import {
   InvalidVolumeError,
@@ -152,6 +153,10 @@ function socketCode(error: unknown): string | undefined {
  */
 export function classifyError(error: unknown): ErrorReport {
   if (error instanceof CliError) return { exitCode: error.exitCode, name: error.name, message: error.message, hint: error.hint };
+  // A parser's InvalidArgumentError thrown from inside an action (not while commander parses).
+  if (error instanceof CommanderError) {
+    return { exitCode: EXIT_CODES.usage, name: UsageError.errorName, message: error.message.replace(/^error: /, ''), hint: 'see ebs-cdp <command> --help' };
+  }
   const name = error instanceof Error ? error.name : 'Error';
   const message = error instanceof Error ? error.message : String(error);
   const known = KNOWN_ERRORS[name];
@@ -166,6 +171,21 @@ export function classifyError(error: unknown): ErrorReport {
     };
   }
   return { exitCode: EXIT_CODES.checkFailed, name, message, hint: 'run again with --debug to see where it failed' };
+}
+
+/** The one JSON document `--json` prints on stdout for an error (cli/README.md, "Exit codes"). */
+export interface ErrorDocument {
+  /** The error's stable name: `UsageError`, `NotFoundError`, `JobFailedError`, an engine error's name, … */
+  readonly error: string;
+  readonly message: string;
+  /** What to do next; absent only for an error nobody typed. */
+  readonly hint?: string;
+  readonly exitCode: ExitCode;
+}
+
+/** {@link ErrorDocument} of a classified error. */
+export function errorDocument(report: ErrorReport): ErrorDocument {
+  return { error: report.name, message: report.message, hint: report.hint, exitCode: report.exitCode };
 }
 
 /** The lines printed on stderr for `error` (the stack too with `debug`). */

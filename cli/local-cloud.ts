@@ -272,7 +272,35 @@ async function listenWorkload(model: Ec2Model): Promise<{ endpoint: string; clos
 
 // ── background process ──────────────────────────────────────────────────────────────────
 
-/** The running background local cloud's state, or undefined when none runs (a stale file is removed). */
+/**
+ * `local-cloud.json` that cannot be read as a local cloud's state (not JSON, or not its shape).
+ * Exit 5: the local cloud cannot be reached through it. The file is left as it is: it may be the
+ * only record of a running local cloud's pid, and deleting it would orphan that process.
+ */
+export class LocalCloudStateError extends LocalCloudError {
+  static override readonly errorName: string = 'LocalCloudStateError';
+}
+
+/** What to do about an unreadable state file; `pid` when the file still names a live one. */
+function stateFileHint(file: string, pid: number | undefined): string {
+  const running = pid === undefined
+    ? 'if a local cloud is still running (a process "ebs-cdp … local emulator"), stop it first (kill <its pid>)'
+    : `pid ${pid} is alive: if it is the local cloud, stop it first (kill ${pid})`;
+  return `${running}; then delete the file (rm ${file}) and start again: ebs-cdp local start`;
+}
+
+/** A live pid the damaged state file still names, if any: the hint says to stop it first. */
+function livePidOf(content: unknown): number | undefined {
+  if (typeof content !== 'object' || content === null) return undefined;
+  const { pid } = content as { pid?: unknown };
+  return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+}
+
+/**
+ * The running background local cloud's state, or undefined when none runs. A state file whose
+ * process is gone is stale and removed (the process that wrote it cannot need it).
+ * @throws LocalCloudStateError (exit 5) when the file is not JSON or not a state: it is kept.
+ */
 export async function readLocalCloudState(dataDir: string): Promise<LocalCloudState | undefined> {
   const file = path.join(dataDir, STATE_FILE);
   let text: string;
@@ -281,8 +309,20 @@ export async function readLocalCloudState(dataDir: string): Promise<LocalCloudSt
   } catch {
     return undefined;
   }
-  const parsed = stateSchema.safeParse(JSON.parse(text));
-  if (!parsed.success || !isAlive(parsed.data.pid)) {
+  let content: unknown;
+  try {
+    content = JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new LocalCloudStateError(`${file} is not valid JSON (${reason}), so the local cloud it describes cannot be found`, stateFileHint(file, undefined), error);
+  }
+  const parsed = stateSchema.safeParse(content);
+  if (!parsed.success) {
+    const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.')))];
+    const what = fields.includes('') ? 'not a JSON object' : `missing or wrong: ${fields.join(', ')}`;
+    throw new LocalCloudStateError(`${file} is not a local cloud's state (${what})`, stateFileHint(file, livePidOf(content)), parsed.error);
+  }
+  if (!isAlive(parsed.data.pid)) {
     await fsp.rm(file, { force: true });
     return undefined;
   }

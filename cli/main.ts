@@ -3,7 +3,7 @@
  * and error reporting in `errors.ts`; `--json` and progress in `output.ts`. See cli/README.md.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { classifyError, EXIT_CODES, formatError } from './errors';
+import { errorDocument, EXIT_CODES, formatError, classifyError, UsageError } from './errors';
 import { jobCommands } from './commands/jobs';
 import { localCommand } from './commands/local';
 import { pointCommands } from './commands/points';
@@ -22,21 +22,52 @@ export function buildProgram(): Command {
     .option('--profile <profile>', 'AWS profile (default: the default credential chain)')
     .option('--table <name>', 'chain table of the deployed stack (default: the one its state machines are tagged with)')
     .option('--stack <name>', 'the deployed stack whose state machines run the jobs', 'EbsCdpEngine')
-    .addOption(new Option('--home <dir>', 'where the local cloud and the tour keep their data').env('EBS_CDP_HOME').default('.ebs-cdp'))
-    .showHelpAfterError('(add --help for usage)')
-    .exitOverride();
+    .addOption(new Option('--home <dir>', 'where the local cloud and the tour keep their data').env('EBS_CDP_HOME').default('.ebs-cdp'));
   const commands = [tourCommand(), localCommand(), volumeCommand(), ...protectCommands(), ...jobCommands(), ...pointCommands()];
-  for (const command of commands) {
-    program.addCommand(command);
-    markExitOverride(command);
-  }
+  for (const command of commands) program.addCommand(command);
+  markExitOverride(program);
   return program;
 }
 
-/** Subcommands do not inherit `exitOverride`: set it everywhere so usage errors reach main. */
+/** `ebs-cdp volume write`: the command's full name, for the hint of its usage errors. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let current: Command | null = command; current !== null; current = current.parent) names.unshift(current.name());
+  return names.join(' ');
+}
+
+/**
+ * Commander's usage error as ours: the same message (it names the option and the bad value),
+ * with the `next:` hint every error has, so it prints (and, under `--json`, serializes) like any
+ * other error. Help and version (exit code 0) stay commander's.
+ */
+export function usageErrorOf(error: CommanderError, path: string): UsageError | CommanderError {
+  if (error.exitCode === 0) return error;
+  const hint = `see ${path} --help`;
+  // Commander prints the help itself for a group without its command (`ebs-cdp volume`).
+  if (error.code === 'commander.help') return new UsageError(`${path} needs a command`, hint);
+  return new UsageError(error.message.replace(/^error: /, ''), hint);
+}
+
+/**
+ * Subcommands do not inherit `exitOverride`: set it everywhere so usage errors reach main as
+ * `UsageError`s, and silence commander's own error line (main prints every error one way).
+ */
 function markExitOverride(command: Command): void {
-  command.exitOverride().showHelpAfterError('(add --help for usage)');
+  const path = commandPath(command);
+  command
+    .exitOverride((error) => {
+      throw usageErrorOf(error, path);
+    })
+    .configureOutput({ outputError: () => undefined });
   for (const sub of command.commands) markExitOverride(sub);
+}
+
+/** Whether `--json` was asked for, also when commander stopped before it parsed the options. */
+function wantsJson(program: Command, argv: readonly string[]): boolean {
+  if (program.opts<{ json?: boolean }>().json === true) return true;
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 /** Runs the CLI with `argv` (user arguments only); resolves to the exit code. */
@@ -46,19 +77,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT_CODES.ok;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // Help and version are not errors; commander already printed the usage problem.
-      return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
-    }
-    const options = program.opts<{ json?: boolean; debug?: boolean }>();
-    if (options.json === true) {
-      const report = classifyError(error);
-      process.stdout.write(`${JSON.stringify({ error: report.name, message: report.message, hint: report.hint, exitCode: report.exitCode }, null, 2)}\n`);
-      if (options.debug === true) process.stderr.write(`${formatError(error, true)}\n`);
+    // Help and version are not errors (commander printed them).
+    if (error instanceof CommanderError && error.exitCode === 0) return EXIT_CODES.ok;
+    const debug = program.opts<{ debug?: boolean }>().debug === true || argv.includes('--debug');
+    const report = classifyError(error);
+    if (wantsJson(program, argv)) {
+      process.stdout.write(`${JSON.stringify(errorDocument(report), null, 2)}\n`);
+      if (debug) process.stderr.write(`${formatError(error, true)}\n`);
     } else {
-      process.stderr.write(`${formatError(error, options.debug === true)}\n`);
+      process.stderr.write(`${formatError(error, debug)}\n`);
     }
-    return classifyError(error).exitCode;
+    return report.exitCode;
   }
 }
 

@@ -4,8 +4,9 @@ import type { PruneOutput } from '../../shared/engine/prune';
 import type { RestoreReport } from '../../shared/engine/restore';
 import type { SyncSummary } from '../../shared/engine/sync';
 import type { VerifyReport } from '../../shared/engine/verify';
-import { parseSeq, parseTime, parseVolumeId } from '../arguments';
-import { CheckFailedError, UsageError } from '../errors';
+import { parseRestoreTime, parseSeq, parseVolumeId } from '../arguments';
+import { CheckFailedError, CliError, EXIT_CODES, NotFoundError, UsageError } from '../errors';
+import type { Target } from '../target';
 import { formatBlocks } from '../output';
 import { requireProtected, withTarget } from './common';
 
@@ -27,6 +28,22 @@ export function renderVerify(report: VerifyReport): string {
   return lines.join('\n');
 }
 
+/**
+ * A sync that found the volume's lease held (the Sync machine ends `{ skipped: 'busy' }`, not
+ * failed, so the schedule's alarm stays quiet): for whoever asked for this sync it is busy (exit 4).
+ */
+export class SyncBusyError extends CliError {
+  static override readonly errorName: string = 'SyncBusyError';
+
+  constructor(volumeId: string, holder: string | undefined, runId: string | undefined, where: string) {
+    super(`no new restore point of ${volumeId}: run ${runId ?? '?'} of ${holder ?? '?'} holds the volume's lease`, {
+      exitCode: EXIT_CODES.busy,
+      volumeId,
+      hint: `wait for that run to finish (ebs-cdp status ${volumeId}${where} shows the lease), then sync again; a scheduled sync catches up by itself`,
+    });
+  }
+}
+
 /** What the Sync machine ends with when it commits nothing (see infra/state-machines/sync-state-machine.ts). */
 interface SyncSkipped {
   readonly skipped: 'busy' | 'unchanged';
@@ -38,10 +55,25 @@ function describeCommit(s: SyncSummary): string {
   return `restore point ${s.seq} (${s.kind}) of ${s.volumeId}: copied ${s.blocks} blocks (${formatBlocks(s.blocks)})\n  secondary ${s.secondarySnapshotId}, from primary ${s.primarySnapshotId}`;
 }
 
-function describeSkip(volumeId: string, s: SyncSkipped): string {
-  return s.skipped === 'busy'
-    ? `no new restore point of ${volumeId}: run ${s.runId ?? '?'} of ${s.holder ?? '?'} holds the volume (the next sync catches up)`
-    : `no new restore point of ${volumeId}: nothing changed since the head restore point`;
+function describeSkip(volumeId: string): string {
+  return `no new restore point of ${volumeId}: nothing changed since the head restore point`;
+}
+
+/**
+ * The restore points `seqs` of the volume, checked before a prune starts.
+ * @throws NotFoundError (exit 3) naming those the chain does not have: nothing is pruned then.
+ */
+async function requirePoints(target: Target, volumeId: string, seqs: readonly number[]): Promise<void> {
+  const present = new Set<number>();
+  for await (const entry of target.context.store.readChain(volumeId)) present.add(entry.seq);
+  const missing = [...new Set(seqs)].filter((seq) => !present.has(seq)).sort((a, b) => a - b);
+  if (missing.length === 0) return;
+  const where = target.kind === 'local' ? ' --local' : '';
+  throw new NotFoundError(
+    `${volumeId} has no restore point ${missing.join(', ')}${present.size === 0 ? ' (it has none yet)' : ` (it has ${[...present].sort((a, b) => a - b).join(', ')})`}; nothing was pruned`,
+    `list the restore points with: ebs-cdp points ${volumeId}${where}`,
+    { volumeId },
+  );
 }
 
 /** The job commands. */
@@ -53,7 +85,8 @@ export function jobCommands(): Command[] {
       withTarget(command, async (target, output) => {
         await requireProtected(target, volumeId);
         const summary = await target.runJob<SyncSummary | SyncSkipped>('Sync', { volumeId }, output, 'sync');
-        output.result(summary, (s) => ('skipped' in s ? describeSkip(volumeId, s) : describeCommit(s)));
+        if ('skipped' in summary && summary.skipped === 'busy') throw new SyncBusyError(volumeId, summary.holder, summary.runId, target.kind === 'local' ? ' --local' : '');
+        output.result(summary, (s) => ('skipped' in s ? describeSkip(volumeId) : describeCommit(s)));
       }),
     );
 
@@ -76,7 +109,7 @@ export function jobCommands(): Command[] {
     .description('restore a point in time to a new volume (or in place)')
     .argument('<volume>', 'the primary volume id', parseVolumeId)
     .addOption(new Option('--point <seq>', 'restore point number (see ebs-cdp points)').argParser(parseSeq).conflicts('time'))
-    .addOption(new Option('--time <iso>', 'the newest trusted restore point at or before this time').argParser(parseTime))
+    .addOption(new Option('--time <iso>', 'the newest trusted restore point at or before this time (not in the future)').argParser((value: string) => parseRestoreTime(value)))
     .option('--in-place', 'swap the restored volume onto the instance the primary is attached to')
     .option('--allow-suspect', 'restore a suspect point anyway')
     .action(async (volumeId: string, options: { point?: number; time?: string; inPlace?: boolean; allowSuspect?: boolean }, command: Command) => {
@@ -112,7 +145,10 @@ export function jobCommands(): Command[] {
       withTarget(command, async (target, output) => {
         await requireProtected(target, volumeId);
         const input: Record<string, unknown> = { volumeId };
-        if (options.point !== undefined) input.seqs = options.point;
+        if (options.point !== undefined) {
+          await requirePoints(target, volumeId, options.point);
+          input.seqs = options.point;
+        }
         const result = await target.runJob<PruneOutput>('Prune', input, output, 'prune');
         output.result(result, (r) => `pruned ${r.pruned.length === 0 ? 'nothing' : `restore points ${r.pruned.join(', ')}`}; ${r.remaining.length} remain`);
       }),

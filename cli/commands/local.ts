@@ -1,7 +1,7 @@
 /** `ebs-cdp local start|stop|status|emulator`: the local cloud in the background (or the foreground). */
 import { Command } from 'commander';
 import { isHealthy, readLocalCloudState, runLocalCloudForeground, startBackground, stopBackground, type LocalCloudState } from '../local-cloud';
-import { parsePositive } from '../arguments';
+import { parsePort } from '../arguments';
 import { localDataDir } from '../target';
 import { globalOptions, outputOf } from './common';
 
@@ -23,7 +23,7 @@ export function localCommand(): Command {
   local
     .command('start')
     .description('start the local cloud in the background, persisted under <home>/local')
-    .option('--port <port>', 'emulator port (default: any free port)', parsePositive)
+    .option('--port <port>', 'emulator port (default: any free port)', parsePort)
     .action(async (options: { port?: number }, command: Command) => {
       const output = outputOf(command);
       const state = await startBackground(localDataDir(globalOptions(command)), { emulatorPort: options.port });
@@ -58,7 +58,7 @@ export function localCommand(): Command {
     .command('emulator')
     .description('run the local cloud in the foreground until Ctrl-C (what `local start` runs in the background)')
     .option('--data-dir <dir>', 'where to persist (default: <home>/local)')
-    .option('--port <port>', 'emulator port (default: any free port)', parsePositive)
+    .option('--port <port>', 'emulator port (default: any free port)', parsePort)
     .action(async (options: { dataDir?: string; port?: number }, command: Command) => {
       const output = outputOf(command);
       await runLocalCloudForeground(options.dataDir ?? localDataDir(globalOptions(command)), {

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { CreateVolumeCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { volumeBlocks } from '../../shared/core/constants';
 import { LOCAL_CREDENTIALS } from '../../local/config';
-import { parseBlocks, parsePositive, parseSizeGiB, parseVolumeId } from '../arguments';
+import { blocksWithin, checkRandomCount, parseBlockRanges, parsePositive, parseSizeGiB, parseVolumeId, type BlockRange } from '../arguments';
 import { NotFoundError, UsageError } from '../errors';
 import { requireLocalCloud, type LocalEndpoints } from '../local-cloud';
 import { formatBlocks, formatTable } from '../output';
@@ -60,10 +60,10 @@ export function volumeCommand(): Command {
     .command('write')
     .description('write fresh content to blocks of a local volume, as an application would')
     .argument('<volume>', 'volume id', parseVolumeId)
-    .option('--blocks <list>', 'block indexes, e.g. 0-99,200,300-310')
-    .option('--random <count>', 'that many random blocks anywhere on the volume', parsePositive)
+    .option('--blocks <list>', 'block indexes, e.g. 0-99,200,300-310 (ranges low to high, within the volume)', parseBlockRanges)
+    .option('--random <count>', 'that many distinct random blocks anywhere on the volume (at most its block count)', parsePositive)
     .option('--seed <n>', 'seed of --random (same seed, same blocks)', parsePositive, 1)
-    .action(async (volumeId: string, options: { blocks?: string; random?: number; seed: number }, command: Command) => {
+    .action(async (volumeId: string, options: { blocks?: BlockRange[]; random?: number; seed: number }, command: Command) => {
       const endpoints = await localEndpoints(command);
       if (options.blocks === undefined && options.random === undefined) throw new UsageError('nothing to write', 'pass --blocks 0-99 and/or --random 50');
       const ec2 = ec2Client(endpoints);
@@ -74,10 +74,9 @@ export function volumeCommand(): Command {
         ec2.destroy();
       }
       const total = volumeBlocks(size);
-      const listed = options.blocks === undefined ? [] : parseBlocks(options.blocks);
-      const outside = listed.find((blockIndex) => blockIndex >= total);
-      if (outside !== undefined) throw new UsageError(`block ${outside} is outside ${volumeId} (${total} blocks of 512 KiB)`, `pick blocks 0-${total - 1}`);
-      const random = options.random === undefined ? [] : randomBlocks(seededRandom(options.seed), options.random, 0, total);
+      // Both checked before anything is written: a refused write changes nothing.
+      const listed = options.blocks === undefined ? [] : blocksWithin(options.blocks, total, volumeId);
+      const random = options.random === undefined ? [] : randomBlocks(seededRandom(options.seed), checkRandomCount(options.random, total, volumeId), 0, total);
       const blocks = [...new Set([...listed, ...random])].sort((a, b) => a - b);
       try {
         const { written } = await new HttpWorkload(endpoints.workload).write(volumeId, blocks);

@@ -7,6 +7,8 @@
  *  write 5-9, 100 ─► sync → point 1 (6 blocks) ─► restore point 0 → new volume = the volume at point 0
  * ```
  */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import { freshHome, runCli, runCliJson, STACK_LINE } from './cli-harness';
 
 /** Jobs compile the state machines in each child process: give them room on two shared cores. */
@@ -114,6 +116,78 @@ describe('ebs-cdp command line (local cloud)', () => {
       expect(badPoint.stderr).toContain('a restore point number');
       expect(badVolume.stderr).toContain('a volume id like vol-');
     });
+
+    it('answers a usage error under --json with the error as JSON on stdout, exit 2', async () => {
+      // Act
+      const text = await runCli(home, ['volume', 'write', 'vol-0123', '--blocks', '5-1']);
+      const { run, json } = await runCliJson<{ error: string; message: string; hint: string; exitCode: number }>(home, ['volume', 'write', 'vol-0123', '--blocks', '5-1']);
+
+      // Assess
+      expect(text.code).toBe(2);
+      expect(text.stderr).toContain("argument '5-1' is invalid. range 5-1 runs backwards");
+      expect(text.stderr).toContain('next: see ebs-cdp volume write --help');
+      expect(run.code).toBe(2);
+      expect(json).toEqual({ error: 'UsageError', message: expect.stringContaining('range 5-1 runs backwards'), hint: 'see ebs-cdp volume write --help', exitCode: 2 });
+    });
+
+    it('refuses --random beyond the volume and writes nothing (exit 2)', async () => {
+      // Prepare
+      const { json: created } = await runCliJson<{ volumeId: string }>(home, ['volume', 'create', '--size', '1']);
+
+      // Act
+      const run = await runCli(home, ['volume', 'write', created.volumeId, '--random', '99999', '--blocks', '0-9']);
+      const digest = await runCliJson<{ dataBlocks: number }>(home, ['volume', 'digest', created.volumeId]);
+
+      // Assess
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`--random 99999 asks for more blocks than ${created.volumeId} has (2048 blocks of 512 KiB)`);
+      expect(digest.json.dataBlocks).toBe(0);
+    }, JOB_TIMEOUT_MS);
+
+    it('answers a prune of a restore point the volume does not have with exit 3, pruning nothing', async () => {
+      // Prepare: the volume protected and synced twice above.
+      expect(volumeId).not.toBe('');
+
+      // Act
+      const { run, json } = await runCliJson<{ error: string; message: string; exitCode: number }>(home, ['prune', volumeId, '--local', '--point', '0', '--point', '99']);
+      const points = await runCliJson<Array<{ seq: number }>>(home, ['points', volumeId, '--local']);
+
+      // Assess
+      expect(run.code).toBe(3);
+      expect(json).toMatchObject({ error: 'NotFoundError', exitCode: 3 });
+      expect(json.message).toContain(`${volumeId} has no restore point 99`);
+      expect(points.json.map((p) => p.seq)).toEqual([0, 1]);
+    }, JOB_TIMEOUT_MS);
+
+    it('refuses a local-cloud.json that is no state with exit 5, and neither deletes it nor loses the running cloud', async () => {
+      // Prepare
+      const file = path.join(home, 'local', 'local-cloud.json');
+      const original = await fsp.readFile(file, 'utf8');
+      let notJson: Awaited<ReturnType<typeof runCli>>;
+      let empty: Awaited<ReturnType<typeof runCli>>;
+      let kept: string;
+      try {
+        // Act
+        await fsp.writeFile(file, '{ "pid": ');
+        notJson = await runCli(home, ['points', 'vol-0123', '--local']);
+        await fsp.writeFile(file, '{}');
+        empty = await runCliJson<unknown>(home, ['local', 'status']).then(({ run }) => run);
+        kept = await fsp.readFile(file, 'utf8');
+      } finally {
+        await fsp.writeFile(file, original);
+      }
+      const status = await runCliJson<{ running: boolean; healthy: boolean }>(home, ['local', 'status']);
+
+      // Assess
+      expect(notJson.code).toBe(5);
+      expect(notJson.stderr).toContain(`error: ${file} is not valid JSON`);
+      expect(notJson.stderr).toContain(`rm ${file}`);
+      expect(notJson.stderr).not.toMatch(STACK_LINE);
+      expect(empty.code).toBe(5);
+      expect(JSON.parse(empty.stdout)).toMatchObject({ error: 'LocalCloudStateError', exitCode: 5 });
+      expect(kept).toBe('{}');
+      expect(status.json).toMatchObject({ running: true, healthy: true });
+    }, JOB_TIMEOUT_MS);
 
     it('answers a write to a volume that does not exist with exit 3', async () => {
       // Act

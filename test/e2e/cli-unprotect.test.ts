@@ -5,6 +5,7 @@
  *  volume A: write 0-9 ─► protect ─► sync (point 0) ─► write 3 ─► sync (point 1) ─► unprotect                  → S_0, S_1, P_1 kept
  *  volume B: write 0-9 ─► protect ─► sync (point 0) ─► write 3 ─► sync (point 1) ─► unprotect --delete-restore-points → all 3 deleted
  *  volume C: protect ─► a job holds the lease ─► unprotect → busy (exit 4), still protected
+ *  volume D: protect ─► a job holds the lease ─► sync → busy (exit 4), naming the holder
  * ```
  */
 import * as path from 'node:path';
@@ -118,5 +119,28 @@ describe('ebs-cdp unprotect (local cloud)', () => {
       expect(run.stderr).not.toMatch(STACK_LINE);
       expect((await context.store.getVolume(volumeId)).lease?.runId).toBe('sync-e2e');
     }, JOB_TIMEOUT_MS);
+  });
+
+  describe('sync of a busy volume', () => {
+    it('exits 4 naming the run that holds the lease, with the error as JSON under --json', async () => {
+      // Prepare
+      const { json } = await runCliJson<{ volumeId: string }>(home, ['volume', 'create', '--size', '1']);
+      const volumeId = json.volumeId;
+      await runCliJson(home, ['protect', volumeId, '--local']);
+      await context.store.acquireLease(volumeId, { holder: 'exec-busy', runId: 'sync-busy', ttlMs: JOB_TIMEOUT_MS });
+
+      // Act
+      const text = await runCli(home, ['sync', volumeId, '--local']);
+      const asJson = await runCliJson<{ error: string; message: string; hint: string; exitCode: number }>(home, ['sync', volumeId, '--local']);
+
+      // Assess
+      expect(text.code).toBe(4);
+      expect(text.stderr).toContain(`error: no new restore point of ${volumeId}: run sync-busy of exec-busy holds the volume's lease`);
+      expect(text.stderr).toContain(`next: wait for that run to finish (ebs-cdp status ${volumeId} --local shows the lease)`);
+      expect(text.stderr).not.toMatch(STACK_LINE);
+      expect(asJson.run.code).toBe(4);
+      expect(asJson.json).toMatchObject({ error: 'SyncBusyError', exitCode: 4 });
+      expect(asJson.json.message).toContain('run sync-busy of exec-busy');
+    }, 2 * JOB_TIMEOUT_MS);
   });
 });

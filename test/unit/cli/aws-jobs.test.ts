@@ -133,6 +133,25 @@ describe('aws-jobs', () => {
       expect((error as JobFailedError).exitCode).toBe(EXIT_CODES.checkFailed);
     });
 
+    it('gives a failed execution the exit code of the engine error it failed with (InvalidTaskInputError → 2)', async () => {
+      // Prepare: the Fail state carries the task's error name, the cause is the Lambda's JSON.
+      sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:aws:states:eu-west-1:111122223333:execution:JobsPrune-x:run' });
+      sfnMock.on(DescribeExecutionCommand).resolves({
+        status: 'FAILED',
+        error: 'InvalidTaskInputError',
+        cause: JSON.stringify({ errorType: 'InvalidTaskInputError', errorMessage: 'Prune input is invalid: seqs.0: Too big', trace: [] }),
+      });
+
+      // Act
+      const error = await runJobExecution(sfn, ARN('JobsPrune-x'), 'Prune', { volumeId: 'vol-3' }, { output: new Output(false, { stdout: buffer(), stderr: buffer() }), label: 'prune' }).catch((caught: unknown) => caught);
+
+      // Assess
+      expect(error).toBeInstanceOf(JobFailedError);
+      expect((error as JobFailedError).exitCode).toBe(EXIT_CODES.usage);
+      expect((error as JobFailedError).message).toContain('InvalidTaskInputError: Prune input is invalid: seqs.0: Too big');
+      expect((error as JobFailedError).hint).toContain('--help');
+    });
+
     it('draws the state the execution is in on a terminal and clears the line at the end', async () => {
       // Prepare
       sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:aws:states:eu-west-1:111122223333:execution:JobsSync-x:run' });
