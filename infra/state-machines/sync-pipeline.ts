@@ -108,9 +108,13 @@ export function syncPipeline(scope: Construct, job: JobBuilder, props: SyncPipel
   } else {
     // After a recovery's commit the loop's fresh sync may find nothing new: the execution still
     // made a restore point (the recovered one), so it ends with that commit, not as a skip.
+    // Likewise a run whose SyncBegin adopted a crashed run's completed secondary: it ends with the
+    // commit of that restore point (SyncBegin's `recovery.commit`).
     const skipped = sfn.Condition.isPresent('$.plan.skipped');
+    const adopted = new sfn.Succeed(scope, 'SyncSucceeded.Adopted', { outputPath: '$.begin.recovery.commit' });
     plan.next(new sfn.Choice(scope, 'SyncChanged')
       .when(sfn.Condition.and(skipped, sfn.Condition.isPresent('$.commit')), props.next)
+      .when(sfn.Condition.and(skipped, sfn.Condition.isPresent('$.begin.recovery.commit')), adopted)
       .when(skipped, props.onUnchanged)
       .otherwise(copy));
   }

@@ -107,6 +107,23 @@ describe('Sync recovery and exclusion (local runner)', () => {
       await expectHeadEqualsPrimary(workload);
     });
 
+    it('ends a sync that adopts the orphan and then finds nothing new with the adopted commit, not as unchanged', async () => {
+      // Prepare: no write after the crash, so the recovering run's own plan is empty
+      const { workload, orphanId } = await crashedBeforeCommit();
+
+      // Act
+      const run = await workload.sync();
+
+      // Assess
+      expect(outcomeOf(run)).toEqual({ status: 'SUCCEEDED' });
+      expect(run.output).toEqual({
+        volumeId: workload.volumeId, seq: 2, kind: 'sync', blocks: 2, volumeSize: VOLUME_GIB,
+        primarySnapshotId: expect.stringMatching(/^snap-/), secondarySnapshotId: orphanId, deletedPrimarySnapshotIds: [],
+      });
+      expect((await chainView(harness, workload.volumeId)).map((entry) => entry.seq)).toEqual([0, 1, 2]);
+      await expectHeadEqualsPrimary(workload);
+    });
+
     it('discards a completed orphan that differs from its primary snapshot on the DRL, and redoes the step', async () => {
       // Prepare: the orphan's copy of block 5 goes bad before anyone commits it
       const { workload, orphanId } = await crashedBeforeCommit();

@@ -191,12 +191,14 @@ describe('EngineStack', () => {
         Type: 'Choice',
         Choices: [
           { And: [{ Variable: '$.plan.skipped', IsPresent: true }, { Variable: '$.commit', IsPresent: true }], Next: 'SyncSucceeded' },
+          { And: [{ Variable: '$.plan.skipped', IsPresent: true }, { Variable: '$.begin.recovery.commit', IsPresent: true }], Next: 'SyncSucceeded.Adopted' },
           { Variable: '$.plan.skipped', IsPresent: true, Next: 'SyncSkippedUnchanged' },
         ],
         Default: 'CopySegments',
       });
       expect(sync.SyncSkippedUnchanged).toEqual({ Type: 'Pass', Parameters: { 'skipped.$': '$.plan.skipped' }, Next: 'SyncSkipped.Unchanged' });
       expect(sync['SyncSkipped.Unchanged']).toEqual({ Type: 'Succeed' });
+      expect(sync['SyncSucceeded.Adopted']).toEqual({ Type: 'Succeed', OutputPath: '$.begin.recovery.commit' });
       expect(verify.SyncPlan?.Next).toBe('CopySegments');
     });
 

@@ -9,6 +9,11 @@ export interface RecoveryOutcome {
   readonly outcome: 'resumed' | 'adopted' | 'discarded';
   /** Why, for the log and the report. */
   readonly reason: string;
+  /**
+   * `adopted`: the restore point the recovery committed, as a sync reports its commit. A run whose
+   * own plan then finds nothing new ends with it (it did make a restore point), not as unchanged.
+   */
+  readonly commit?: SyncSummary;
 }
 
 export interface SyncBeginOutput {

@@ -17,7 +17,7 @@ import type { SnapshotReader } from '../../core/ports/snapshots';
 import { PURPOSE_TAG, RESTORE_POINT_PURPOSE, RUN_ID_TAG, VOLUME_ID_TAG } from '../../core/tags';
 import type { EngineContext } from '../context';
 import { commitInFlight } from './commit';
-import type { RecoveryOutcome } from './outputs';
+import type { RecoveryOutcome, SyncSummary } from './outputs';
 
 /** Decides the fate of a crashed run's entry in flight (see the module comment). */
 export async function recoverInFlight(ctx: EngineContext, volumeId: string, drl: DirtyRegionLog, fence: Fence): Promise<RecoveryOutcome> {
@@ -50,9 +50,19 @@ export async function recoverInFlight(ctx: EngineContext, volumeId: string, drl:
   if (state === 'error') return discard(`its secondary snapshot ${secondaryId} failed`, secondaryId);
   const mismatches = await compareDirtyRegions(ctx, drl, secondaryId);
   if (mismatches > 0) return discard(`${mismatches} block(s) of its DRL differ between ${drl.primarySnapshotId} and ${secondaryId}`, secondaryId);
-  await commitInFlight(ctx, volumeId, drl, secondaryId, fence);
+  const entry = await commitInFlight(ctx, volumeId, drl, secondaryId, fence);
   await ctx.store.deleteRunItems(volumeId, drl.runId);
-  return { ...about, outcome: 'adopted', reason: `its completed secondary ${secondaryId} equals ${drl.primarySnapshotId} on the DRL's ${drl.deltaMap.size} block(s)` };
+  const commit: SyncSummary = {
+    volumeId,
+    seq: entry.seq,
+    kind: entry.kind,
+    blocks: entry.deltaMap.size,
+    volumeSize: entry.volumeSize,
+    primarySnapshotId: entry.primarySnapshotId,
+    secondarySnapshotId: entry.secondarySnapshotId,
+    deletedPrimarySnapshotIds: [],
+  };
+  return { ...about, outcome: 'adopted', reason: `its completed secondary ${secondaryId} equals ${drl.primarySnapshotId} on the DRL's ${drl.deltaMap.size} block(s)`, commit };
 }
 
 /**
