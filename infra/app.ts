@@ -24,11 +24,13 @@ export interface BuildAppOptions {
   readonly config?: ProtectionConfig;
   /** Context values, as `-c key=value` gives them (tests). */
   readonly context?: Record<string, string>;
+  /** Where `synth()` writes the cloud assembly (the local cloud's bundles); a temporary folder when absent. */
+  readonly outdir?: string;
 }
 
 /** Builds the app with the ebs-cdp stack; `taskCode: 'stub'` for definitions only. */
 export function buildApp(options: BuildAppOptions = {}): { app: App; stack: EbsCdpStack } {
-  const app = new App({ context: options.context });
+  const app = new App({ context: options.context, outdir: options.outdir });
   const account = process.env.CDK_DEFAULT_ACCOUNT;
   const region = process.env.CDK_DEFAULT_REGION;
   const config = options.config ?? loadProtectionConfig(app.node.tryGetContext(CONFIG_CONTEXT_KEY), PROJECT_ROOT);
