@@ -16,7 +16,8 @@ const REPORT_BLOCK_SAMPLE = 100;
 /**
  * `VerifyReport`: the final result. After a repair, checks that the fix-up entry (`fixupSeq`, or
  * the first `fixup` entry committed after `T1`) covers `C'`. Deletes `P0` (only the base primary
- * snapshot is kept) and records the report in the run. A rerun returns the recorded report.
+ * snapshot is kept), records the report in the run and the job's outcome in the job history. A
+ * rerun returns the recorded report.
  *
  * @throws FixupMissingError when a repairing run has no fix-up entry covering `C'`
  */
@@ -66,6 +67,9 @@ export async function verifyReport(ctx: EngineContext, input: VerifyReportInput)
     counts: { ...run.counts, blocksScanned: report.blocksScanned, fixed: report.fixed },
     result: { finish: toJson(finish), report: toJson(report) },
   });
+  // The job's outcome beside the other jobs' (`ebs-cdp status` shows the last verify from it); a
+  // failed verify is recorded by JobFailed the same way.
+  await ctx.store.putJobRecord(volumeId, { runId, job: 'verify', status: 'succeeded', at: new Date(ctx.clock.now()).toISOString(), summary: toJson(report) });
   ctx.logger.info('verify reported', { volumeId, runId, outcome: report.outcome, fixed: report.fixed, fixupSeq: report.fixupSeq });
   return report;
 }

@@ -96,6 +96,21 @@ describe('Verify job', () => {
       await expect(harness.ctx.primary.waiter.status(drive.primarySnapshotId)).rejects.toThrow(/does not exist|not in DescribeSnapshots/);
     }, 30_000);
 
+    it('records a successful run in the job history, where `status` finds the last verify', async () => {
+      // Prepare
+      const workload = await startWorkload(harness, TWO_SEGMENT_GIB);
+      await workload.write([0, 1], 4);
+      await runSyncSteps(harness, workload);
+
+      // Act
+      const drive = await runVerify(workload);
+
+      // Assess
+      const verifies = (await harness.ctx.store.listJobRecords(workload.volumeId)).filter((record) => record.job === 'verify');
+      expect(verifies).toEqual([expect.objectContaining({ runId: drive.runId, job: 'verify', status: 'succeeded' })]);
+      expect(verifies[0]?.summary).toMatchObject({ outcome: 'clean', blocksScanned: 2, mismatches: 0 });
+    }, 30_000);
+
     it('answers every step again with the same result (idempotent steps)', async () => {
       // P_0 ■0 ■1, verify twice through each step: same P0, same shards, same report
       // Prepare
