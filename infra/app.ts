@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { CONFIG_CONTEXT_KEY, loadProtectionConfig, type ProtectionConfig } from './config';
+import { CONFIG_CONTEXT_KEY, loadProtectionConfig, ProtectionConfigFileError, type ProtectionConfig } from './config';
 import { EbsCdpStack, type TaskCode } from './ebs-cdp-stack';
 
 /** The stack's name in CloudFormation. */
@@ -44,7 +44,17 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: EbsC
   return { app, stack };
 }
 
+/** Exit code of a synth refused for its input (a bad config), as the CLI's usage errors. */
+export const CONFIG_ERROR_EXIT_CODE = 2;
+
 if (require.main === module) {
   const taskCode: TaskCode = process.env.EBS_CDP_TASK_CODE === 'stub' ? 'stub' : 'bundled';
-  buildApp({ taskCode }).app.synth();
+  try {
+    buildApp({ taskCode }).app.synth();
+  } catch (error) {
+    // A config the user wrote is wrong: say what and where, not a Node stack trace.
+    if (!(error instanceof ProtectionConfigFileError)) throw error;
+    process.stderr.write(`error: ${error.message}\n  next: fix the file (ebs-cdp.config.example.json shows every field), then run cdk synth again\n`);
+    process.exitCode = CONFIG_ERROR_EXIT_CODE;
+  }
 }

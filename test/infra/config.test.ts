@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -110,6 +111,28 @@ describe('ProtectionConfig', () => {
       expect(volumeIds).toEqual(['vol-0aaaaaaaaaaaaaaaa']);
       expect(tags).toEqual([{ key: 'cdp', value: 'on' }]);
     });
+  });
+
+  describe('the CDK app (npx cdk synth)', () => {
+    it('refuses a bad config with what is wrong and where, exit 2, and no stack trace', () => {
+      // Prepare
+      const file = path.join(dir, 'ebs-cdp.config.json');
+      fs.writeFileSync(file, JSON.stringify({ volumes: [{ volumeId: 'vol-bad' }] }));
+
+      // Act: as cdk runs the app (cdk.json), with the context cdk passes it
+      const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'infra/app.ts')], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ 'ebsCdp.config': file }), CDK_OUTDIR: path.join(dir, 'out'), EBS_CDP_TASK_CODE: 'stub' },
+      });
+
+      // Assess
+      expect(run.status).toBe(2);
+      expect(run.stderr).toContain(`error: ${file}: the protection config is invalid (volumes.0.volumeId:`);
+      expect(run.stderr).toContain('next: ');
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      expect(fs.existsSync(path.join(dir, 'out', 'EbsCdpEngine.template.json'))).toBe(false);
+    }, 60_000);
   });
 
   describe('loadProtectionConfig', () => {
