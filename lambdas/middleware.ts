@@ -26,8 +26,6 @@ import type { z } from 'zod';
 import { EbsCdpError } from '../shared/core/errors';
 import { InternalTaskError, InvalidTaskInputError, TransientTaskError } from './errors';
 
-export { InternalTaskError, InvalidTaskInputError, TransientTaskError };
-
 /** The fields of a Lambda context Powertools and the log lines read. */
 export interface LambdaContextLike {
   functionName: string;

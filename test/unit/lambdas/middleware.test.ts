@@ -2,17 +2,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { EbsCdpError } from '../../../shared/core/errors';
-import {
-  createTaskHandler,
-  formatIssues,
-  InternalTaskError,
-  InvalidTaskInputError,
-  logKeysOf,
-  onceProvider,
-  toTaskError,
-  TransientTaskError,
-  type TaskDefinition,
-} from '../../../lambdas/middleware';
+import { InternalTaskError, InvalidTaskInputError, TransientTaskError } from '../../../lambdas/errors';
+import { createTaskHandler, formatIssues, logKeysOf, onceProvider, toTaskError, type TaskDefinition } from '../../../lambdas/middleware';
 
 /** A typed error of the kind the engine throws. */
 class LeaseHeldElsewhereError extends EbsCdpError {}
