@@ -102,8 +102,9 @@ describe('tiered retention (property)', () => {
       // Prepare
       const points = pointsOf(minutes);
       const nowMs = START + nowMinute * 60_000;
-      const shorter = { ...policy, [tier]: policy[tier] ?? '1h' };
-      const longer = { ...shorter, [tier]: `${Math.ceil(naiveDuration(shorter[tier]) / DAY) + extraDays}d` };
+      const base = policy[tier] ?? '1h';
+      const shorter = { ...policy, [tier]: base };
+      const longer = { ...policy, [tier]: `${Math.ceil(naiveDuration(base) / DAY) + extraDays}d` };
 
       // Act
       const keptShort = [...tierOf(points, shorter, nowMs)].filter(([, tiers]) => tiers.length > 0).map(([seq]) => seq);
