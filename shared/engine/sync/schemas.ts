@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { RetentionError } from '../../core/errors';
-import { parseTierDuration, TIER_NAMES, type TierName } from '../../core/retention-tiers';
+import { parseTierDuration, TIER_DURATION_EXPECTED, TIER_NAMES, type TierName } from '../../core/retention-tiers';
 import { fencingTokenSchema, isoInstantSchema, runIdSchema, runKeys, seqSchema, snapshotIdSchema } from '../tasks/schemas';
 
 export const syncBeginInputSchema = z.object({
@@ -37,21 +37,19 @@ export const syncCommitInputSchema = z.object({
 });
 export type SyncCommitInput = z.infer<typeof syncCommitInputSchema>;
 
-/** A tier's duration (`'6h'`, `'3d'`, `'12w'`, `'12m'`, `'1y'`), the message naming the bad value. */
-function tierDurationSchema(tier: TierName): z.ZodType<string> {
-  return z.string().superRefine((value, context) => {
-    try {
-      parseTierDuration(value, tier);
-    } catch (error) {
-      if (!(error instanceof RetentionError)) throw error;
-      context.addIssue({ code: 'custom', message: error.message });
-    }
-  });
-}
+/** A tier's duration (`'6h'`, `'3d'`, `'12w'`, `'12m'`, `'1y'`); the message names the bad value (the path names the tier). */
+const tierDurationSchema = z.string().superRefine((value, context) => {
+  try {
+    parseTierDuration(value);
+  } catch (error) {
+    if (!(error instanceof RetentionError)) throw error;
+    context.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a duration: ${TIER_DURATION_EXPECTED}` });
+  }
+});
 
 /** Tiered retention (`shared/core/retention-tiers.ts`): tier → duration, at least one tier. */
 export const tierPolicySchema = z.strictObject(
-  Object.fromEntries(TIER_NAMES.map((tier) => [tier, tierDurationSchema(tier).optional()])) as Record<TierName, z.ZodOptional<z.ZodType<string>>>,
+  Object.fromEntries(TIER_NAMES.map((tier) => [tier, tierDurationSchema.optional()])) as Record<TierName, z.ZodOptional<typeof tierDurationSchema>>,
 ).refine((tiers) => TIER_NAMES.some((tier) => tiers[tier] !== undefined), `give at least one tier: ${TIER_NAMES.join(', ')}`);
 
 /**
