@@ -11,6 +11,8 @@
 import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { MAX_VOLUME_BLOCKS, MAX_VOLUME_SIZE_GIB } from '../shared/core/constants';
+import { RetentionError } from '../shared/core/errors';
+import { parseTierDuration, TIER_NAMES, type TierName, type TierPolicy } from '../shared/core/retention-tiers';
 import { UsageError } from './errors';
 
 /** `value` through `schema`; its first issue's message as commander's error otherwise. */
@@ -119,21 +121,40 @@ export function parseDuration(value: string): number {
 export interface RetentionPolicy {
   keepLast?: number;
   keepWithinMs?: number;
+  /** Tier → duration text as given (`hourly=3d` → `{ hourly: '3d' }`), see `shared/core/retention-tiers.ts`. */
+  tiers?: TierPolicy;
 }
+
+const RETENTION_EXPECTED = `last=<count>, within=<duration>, or both: last=10,within=7d; or tiers ${TIER_NAMES.map((tier) => `${tier}=<duration>`).join(', ')}: all=6h,hourly=3d,daily=30d,weekly=12w,monthly=12m`;
 
 /**
  * `--retention`: `last=10` (keep the 10 newest points), `within=7d` (keep every point of the last
- * 7 days), or both, comma-separated: `last=10,within=7d` (a point is kept if either keeps it).
+ * 7 days), and tiers `all=6h,hourly=3d,daily=30d,weekly=12w,monthly=12m` (every point of 6 hours,
+ * the first of each hour for 3 days, …; tier durations take h, d, w, m = 30 days, y = 365 days),
+ * comma-separated in any mix: a point is kept if any of them keeps it.
  */
 export function parseRetention(value: string): RetentionPolicy {
   const policy: RetentionPolicy = {};
+  const tiers: TierPolicy = {};
   for (const part of value.split(',')) {
     const [key, setting] = part.split('=');
     if (key === 'last' && setting !== undefined) policy.keepLast = parsePositive(setting);
     else if (key === 'within' && setting !== undefined) policy.keepWithinMs = parseDuration(setting);
-    else throw new InvalidArgumentError('last=<count>, within=<duration>, or both: last=10,within=7d');
+    else if ((TIER_NAMES as readonly string[]).includes(key) && setting !== undefined) tiers[key as TierName] = tierDuration(setting, key);
+    else throw new InvalidArgumentError(RETENTION_EXPECTED);
   }
+  if (Object.keys(tiers).length > 0) policy.tiers = tiers;
   return policy;
+}
+
+function tierDuration(setting: string, tier: string): string {
+  try {
+    parseTierDuration(setting, tier);
+  } catch (error) {
+    if (error instanceof RetentionError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+  return setting;
 }
 
 /** A schedule as EventBridge Scheduler takes it: `rate(5 minutes)` or `cron(…)`; a bare duration becomes a rate. */

@@ -18,12 +18,24 @@ export interface PointRow {
   readonly suspectBlocks: number;
   readonly primarySnapshotId: string;
   readonly secondarySnapshotId: string;
+  /**
+   * The rules of the volume's retention policy that keep the point (`head`, `last`, `within`,
+   * `all`, `hourly`, `daily`, `weekly`, `monthly`); `[]`: the next prune removes it; `null`: the
+   * volume has no policy (nothing is pruned) or the entry is pending. Present only when asked for.
+   */
+  readonly keptBy?: readonly string[] | null;
 }
 
-/** The rows of `entries`, ascending by seq. */
-export function pointRows(entries: Iterable<ChainEntry>): PointRow[] {
+/**
+ * The rows of `entries`, ascending by seq.
+ *
+ * @param keptBy - the retention policy's reasons per seq (`keptBy` of `shared/core/retention.ts`),
+ *   `null` for a volume without a policy; when omitted, rows carry no `keptBy`
+ */
+export function pointRows(entries: Iterable<ChainEntry>, keptBy?: ReadonlyMap<number, readonly string[]> | null): PointRow[] {
   return [...entries]
     .map((entry) => ({
+      ...(keptBy === undefined ? {} : { keptBy: keptBy?.get(entry.seq) ?? null }),
       seq: entry.seq,
       pointInTime: entry.pointInTime,
       kind: entry.kind,
@@ -49,12 +61,20 @@ const POINT_COLUMNS: readonly Column<PointRow>[] = [
   { header: 'kind', value: (row) => row.kind },
   { header: 'blocks', value: (row) => row.blocks, align: 'right' },
   { header: 'trust', value: trustLabel },
+  { header: 'kept by', value: keptByLabel },
   { header: 'secondary snapshot', value: (row) => row.secondarySnapshotId },
   { header: 'primary snapshot', value: (row) => row.primarySnapshotId },
 ];
 
-/** The restore points as a table. */
+/** `hourly, daily`; `prune` when no rule keeps the point; `-` without a policy. */
+export function keptByLabel(row: Pick<PointRow, 'keptBy'>): string {
+  if (row.keptBy === undefined || row.keptBy === null) return '-';
+  return row.keptBy.length === 0 ? 'prune' : row.keptBy.join(', ');
+}
+
+/** The restore points as a table (the `kept by` column only when the rows carry `keptBy`). */
 export function renderPoints(rows: readonly PointRow[]): string {
   if (rows.length === 0) return 'no restore points yet: run ebs-cdp sync <volume>';
-  return formatTable(POINT_COLUMNS, rows);
+  const columns = rows.some((row) => row.keptBy !== undefined) ? POINT_COLUMNS : POINT_COLUMNS.filter((column) => column.header !== 'kept by');
+  return formatTable(columns, rows);
 }

@@ -12,7 +12,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { EbsCdpError } from '../shared/core/errors';
+import { EbsCdpError, RetentionError } from '../shared/core/errors';
+import { projectedPoints, REGION_SNAPSHOT_QUOTA, snapshotQuotaCheck, type TierPolicy } from '../shared/core/retention-tiers';
+import { tierPolicySchema } from '../shared/engine/sync/schemas';
 
 /** The CDK context key naming the config file. */
 export const CONFIG_CONTEXT_KEY = 'ebsCdp.config';
@@ -78,7 +80,13 @@ const retention = z.object({
   keepLast: z.number().int().positive().optional(),
   /** Keep every restore point younger than this. */
   keepWithinDays: z.number().positive().optional(),
-}).strict().refine((policy) => policy.keepLast !== undefined || policy.keepWithinDays !== undefined, 'give keepLast, keepWithinDays, or both');
+  /**
+   * Tiered retention: `{ "all": "6h", "hourly": "3d", "daily": "30d", "weekly": "12w", "monthly": "12m" }`
+   * keeps every point of the last 6 hours, the first of each hour for 3 days, … (see
+   * `shared/core/retention-tiers.ts`). A point survives if any rule keeps it.
+   */
+  tiers: tierPolicySchema.optional(),
+}).strict().refine((policy) => policy.keepLast !== undefined || policy.keepWithinDays !== undefined || policy.tiers !== undefined, 'give keepLast, keepWithinDays, or both (or tiers)');
 
 /** Region names (`us-east-1`, `eu-central-2`, `us-gov-west-1`). */
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS Region like us-west-2');
@@ -123,7 +131,41 @@ export const protectionConfigSchema = z.object({
 }).strict().refine((config) => config.rpoMinutes === undefined || config.rpoMinutes >= config.syncEveryMinutes, {
   message: 'rpoMinutes cannot be shorter than syncEveryMinutes: no sync schedule could meet it',
   path: ['rpoMinutes'],
+}).superRefine((config, context) => {
+  let check: ReturnType<typeof deploymentSnapshotProjection>;
+  try {
+    check = deploymentSnapshotProjection(config);
+  } catch (error) {
+    // A malformed policy already has its own issue; a projection of it means nothing.
+    if (error instanceof RetentionError) return;
+    throw error;
+  }
+  if (!check.withinQuota) {
+    context.addIssue({
+      code: 'custom',
+      path: ['retention'],
+      message: `this policy keeps up to ${check.pointsPerVolume} restore points per volume (a sync every ${config.syncEveryMinutes} min); ` +
+        `with ${check.volumes} volume(s) that is up to ${check.snapshots} snapshots, over the Region's quota of ${REGION_SNAPSHOT_QUOTA} ` +
+        '(raise it through Service Quotas first, or keep fewer points)',
+    });
+  }
 });
+
+/**
+ * The snapshots a deployment's retention policy can keep in one Region: {@link projectedPoints}
+ * per volume (plus its head's primary snapshot) times the volumes. Volumes named by id count once
+ * each; a tag selector counts as one volume, because how many volumes carry the tag is only known
+ * at run time (a tag that selects many volumes is not caught here).
+ */
+export function deploymentSnapshotProjection(config: Pick<ProtectionConfig, 'volumes' | 'syncEveryMinutes' | 'retention'>): {
+  pointsPerVolume: number; volumes: number; snapshots: number; withinQuota: boolean;
+} {
+  const { volumeIds, tags } = splitSelectors(config);
+  const volumes = volumeIds.length + tags.length;
+  const pointsPerVolume = projectedPoints(engineRetention(config.retention), config.syncEveryMinutes);
+  const { snapshots, withinQuota } = snapshotQuotaCheck(pointsPerVolume, volumes);
+  return { pointsPerVolume, volumes, snapshots, withinQuota };
+}
 
 /** The config with every default applied. */
 export type ProtectionConfig = z.output<typeof protectionConfigSchema>;
@@ -185,19 +227,31 @@ export function rpoMinutesOf(config: ProtectionConfig): number {
  * The part of a volume's protection config the engine reads from the chain table's META
  * (`syncProtectionConfigSchema`, `retentionConfigSchema`): days become milliseconds there.
  */
-export function engineVolumeConfig(config: ProtectionConfig): { retention: { keepLast?: number; keepWithinMs?: number }; secondaryKmsKeyId?: string } {
-  const { keepLast, keepWithinDays } = config.retention;
+export function engineVolumeConfig(config: ProtectionConfig): { retention: EngineRetention; secondaryKmsKeyId?: string } {
   return {
-    retention: {
-      ...(keepLast === undefined ? {} : { keepLast }),
-      ...(keepWithinDays === undefined ? {} : { keepWithinMs: keepWithinDays * MS_PER_DAY }),
-    },
+    retention: engineRetention(config.retention),
     ...(config.kmsKeyArn === undefined ? {} : { secondaryKmsKeyId: config.kmsKeyArn }),
   };
 }
 
+/** The retention policy as the engine reads it (`retentionConfigSchema`). */
+export interface EngineRetention {
+  keepLast?: number;
+  keepWithinMs?: number;
+  tiers?: TierPolicy;
+}
+
+function engineRetention(retention: ProtectionConfig['retention']): EngineRetention {
+  const { keepLast, keepWithinDays, tiers } = retention;
+  return {
+    ...(keepLast === undefined ? {} : { keepLast }),
+    ...(keepWithinDays === undefined ? {} : { keepWithinMs: keepWithinDays * MS_PER_DAY }),
+    ...(tiers === undefined ? {} : { tiers: { ...tiers } }),
+  };
+}
+
 /** The volumes named by id, and the tag selectors, apart (they are scheduled differently). */
-export function splitSelectors(config: ProtectionConfig): { volumeIds: string[]; tags: TagSelector[] } {
+export function splitSelectors(config: Pick<ProtectionConfig, 'volumes'>): { volumeIds: string[]; tags: TagSelector[] } {
   const volumeIds: string[] = [];
   const tags: TagSelector[] = [];
   for (const selector of config.volumes) {

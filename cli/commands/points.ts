@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import type { ChainEntry } from '../../shared/core/chain-entry';
 import type { JobRecord } from '../../shared/core/ports/chain-store';
+import { keptBy } from '../../shared/core/retention';
+import { retentionConfigSchema } from '../../shared/engine/sync/schemas';
 import { parseVolumeId } from '../arguments';
 import { pointRows, renderPoints } from '../chain-view';
 import { formatDuration } from '../output';
@@ -37,17 +39,27 @@ export function renderStatus(s: VolumeStatus): string {
   ].join('\n');
 }
 
+/**
+ * Why each committed point survives the volume's retention policy now; `null` without a policy.
+ * A malformed policy is the prune's to report (it refuses it): here the column is left empty.
+ */
+function retentionReasons(config: unknown, entries: readonly ChainEntry[], now: number): Map<number, string[]> | null {
+  const retention = retentionConfigSchema.safeParse((config as { retention?: unknown } | undefined)?.retention);
+  if (!retention.success || entries.length === 0) return null;
+  return keptBy(entries, retention.data, new Date(now).toISOString());
+}
+
 /** The `points` and `status` commands. */
 export function pointCommands(): Command[] {
   const points = new Command('points')
-    .description('list the restore points: seq, time, kind, blocks, trust, snapshot ids')
+    .description('list the restore points: seq, time, kind, blocks, trust, the retention rules keeping each, snapshot ids')
     .argument('<volume>', 'the primary volume id', parseVolumeId)
     .action(async (volumeId: string, _options: unknown, command: Command) =>
       withTarget(command, async (target, output) => {
-        await requireProtected(target, volumeId);
+        const volume = await requireProtected(target, volumeId);
         const entries: ChainEntry[] = [];
         for await (const entry of target.context.store.readChain(volumeId)) entries.push(entry);
-        output.result(pointRows(entries), renderPoints);
+        output.result(pointRows(entries, retentionReasons(volume.config, entries, target.context.clock.now())), renderPoints);
       }),
     );
 

@@ -5,8 +5,9 @@ import { SyncInFlightError } from '../../shared/core/ports/errors';
 import { InvalidVolumeError } from '../../shared/core/ports/errors';
 import type { EngineContext } from '../../shared/engine/context';
 import { PURPOSE_TAG, RESTORE_POINT_PURPOSE, VOLUME_ID_TAG } from '../../shared/core/tags';
-import { parseRetention, parseSchedule, parseVolumeId, type RetentionPolicy } from '../arguments';
+import { parsePositive, parseRetention, parseSchedule, parseVolumeId, type RetentionPolicy } from '../arguments';
 import { CheckFailedError, CliError, EXIT_CODES, NotFoundError } from '../errors';
+import { projectRetention, renderProjection } from '../retention-projection';
 import { withTarget } from './common';
 
 /** Syncs every 5 minutes unless told otherwise: the RPO most people ask for first. */
@@ -20,6 +21,8 @@ interface ProtectOptions {
   retention?: RetentionPolicy;
   secondaryRegion?: string;
   kmsKey?: string;
+  /** Volumes protected with a policy like this one, for the snapshot quota check. */
+  expectedVolumes: number;
 }
 
 /** The protection config as the chain store keeps it (only what was set). */
@@ -38,11 +41,14 @@ export function protectCommands(): Command[] {
     .argument('<volume>', 'the primary volume id', parseVolumeId)
     .option('--schedule <rate>', 'how often to sync (rate(5 minutes), cron(…), or 5m / 1h)', parseSchedule, DEFAULT_SCHEDULE)
     .option('--verify-schedule <rate>', 'how often to verify', parseSchedule, DEFAULT_VERIFY_SCHEDULE)
-    .option('--retention <policy>', 'which restore points to keep: last=10, within=7d, or both', parseRetention)
+    .option('--retention <policy>', 'which restore points to keep: last=10, within=7d, tiers all=6h,hourly=3d,daily=30d,weekly=12w,monthly=12m, or a mix (kept if any keeps it)', parseRetention)
     .option('--secondary-region <region>', 'Region of the secondary lineage (default: the primary\'s)')
     .option('--kms-key <key>', 'KMS key id or ARN to encrypt the secondary lineage with')
-    .action(async (volumeId: string, options: ProtectOptions, command: Command) =>
-      withTarget(command, async (target, output) => {
+    .option('--expected-volumes <count>', 'how many volumes you protect with a policy like this one: the snapshot quota check counts them', parsePositive, 1)
+    .action(async (volumeId: string, options: ProtectOptions, command: Command) => {
+      // Before anything is stored: a policy that would run the Region out of snapshots is refused.
+      const projection = options.retention === undefined ? null : projectRetention(options.retention, options.schedule, options.expectedVolumes);
+      await withTarget(command, async (target, output) => {
         let volumeSize: number;
         try {
           volumeSize = (await target.context.primary.volumes.describeVolume(volumeId)).size;
@@ -55,11 +61,11 @@ export function protectCommands(): Command[] {
         const protectedVolume = await target.context.store.protectVolume(volumeId, { volumeSize, config: protectionConfig(options) });
         const where = target.kind === 'local' ? ' --local' : '';
         output.result(
-          { volumeId, volumeSize, config: protectedVolume.config, headSeq: protectedVolume.headSeq ?? null },
-          (r) => `${r.volumeId} (${r.volumeSize} GiB) is protected: ${JSON.stringify(r.config)}\nnext: ebs-cdp sync ${r.volumeId}${where} takes the baseline`,
+          { volumeId, volumeSize, config: protectedVolume.config, headSeq: protectedVolume.headSeq ?? null, projection },
+          (r) => `${r.volumeId} (${r.volumeSize} GiB) is protected: ${JSON.stringify(r.config)}\n${renderProjection(r.projection)}\nnext: ebs-cdp sync ${r.volumeId}${where} takes the baseline`,
         );
-      }),
-    );
+      });
+    });
 
   const unprotect = new Command('unprotect')
     .description('stop protecting a volume: forget its chain (its restore points stay unless --delete-restore-points)')

@@ -10,3 +10,4 @@ export * from './pit-map';
 export * from './verify-plan';
 export * from './restore-plan';
 export * from './retention';
+export * from './retention-tiers';

@@ -12,6 +12,7 @@
  */
 import { type Chain, headEntry, toInstant, validateChain } from './chain';
 import { RetentionError } from './errors';
+import { parseTierPolicy, tierOf, type TierName, type TierPolicy } from './retention-tiers';
 
 /** The chain after pruning, and the snapshots nothing references any more (delete them). */
 export interface PruneResult {
@@ -53,38 +54,66 @@ export function pruneRestorePoint(chain: Chain, seq: number): PruneResult {
 }
 
 /**
- * Which restore points to keep. A point is kept when any rule keeps it; the head and an entry
- * in flight are always kept. At least one rule must be given.
+ * Which restore points to keep. A point is kept when any rule keeps it (`keepLast`,
+ * `keepWithinMs` and every tier of `tiers` alike); the head and an entry in flight are always
+ * kept. At least one rule must be given.
  */
 export interface RetentionPolicy {
   /** Keep the newest `keepLast` restore points (the head counts as one). */
   readonly keepLast?: number;
   /** Keep every restore point whose `pointInTime` is newer than `now − keepWithinMs`. */
   readonly keepWithinMs?: number;
+  /** Keep the first point of each hour / day / ISO week / month younger than each tier's duration (`retention-tiers.ts`). */
+  readonly tiers?: TierPolicy;
 }
 
+/** Why a restore point is kept: the head, `keepLast`, `keepWithinMs`, or a tier. */
+export type KeptReason = 'head' | 'last' | 'within' | TierName;
+
 /**
- * The seqs a retention policy prunes, ascending. Never the head or a pending entry, so the chain
- * always keeps a baseline (pruning the baseline promotes its successor).
+ * For each committed restore point, the rules that keep it (head first, then `last`, `within`,
+ * then the tiers finest first); an empty list means the policy prunes it. Pending entries are left
+ * out (they are never pruned).
  *
  * @param now - the current time (ISO 8601), passed in so the core stays pure
- * @throws RetentionError for a policy with no rule or with a negative or fractional limit
- * @example
- * // keep a day of points, and never fewer than the last 10
- * restorePointsToPrune(chain, { keepLast: 10, keepWithinMs: 24 * 3_600_000 }, now)
+ * @throws RetentionError for a policy with no rule, a negative or fractional limit, or a bad tier
  */
-export function restorePointsToPrune(chain: Chain, policy: RetentionPolicy, now: string): number[] {
+export function keptBy(chain: Chain, policy: RetentionPolicy, now: string): Map<number, KeptReason[]> {
   validateChain(chain);
   checkPolicy(policy);
   const nowMs = toInstant(now, 'now');
   const committed = chain.filter((entry) => entry.status === 'committed');
   const head = committed[committed.length - 1];
-  if (head === undefined) return [];
   const keptByCount = new Set(policy.keepLast === undefined ? [] : committed.slice(-policy.keepLast).map((entry) => entry.seq));
   const keptFrom = policy.keepWithinMs === undefined ? Number.POSITIVE_INFINITY : nowMs - policy.keepWithinMs;
-  return committed
-    .filter((entry) => entry.seq !== head.seq && !keptByCount.has(entry.seq) && toInstant(entry.pointInTime) <= keptFrom)
-    .map((entry) => entry.seq);
+  const tiers = policy.tiers === undefined ? undefined : tierOf(committed.map((entry) => ({ seq: entry.seq, atMs: toInstant(entry.pointInTime) })), policy.tiers, nowMs);
+  const result = new Map<number, KeptReason[]>();
+  for (const entry of committed) {
+    const reasons: KeptReason[] = [];
+    if (entry.seq === head?.seq) reasons.push('head');
+    if (keptByCount.has(entry.seq)) reasons.push('last');
+    if (toInstant(entry.pointInTime) > keptFrom) reasons.push('within');
+    reasons.push(...(tiers?.get(entry.seq) ?? []));
+    result.set(entry.seq, reasons);
+  }
+  return result;
+}
+
+/**
+ * The seqs a retention policy prunes, ascending: those no rule keeps ({@link keptBy}). Never the
+ * head or a pending entry, so the chain always keeps a baseline (pruning the baseline promotes its
+ * successor).
+ *
+ * @param now - the current time (ISO 8601), passed in so the core stays pure
+ * @throws RetentionError for a policy with no rule, a negative or fractional limit, or a bad tier
+ * @example
+ * // keep a day of points, and never fewer than the last 10
+ * restorePointsToPrune(chain, { keepLast: 10, keepWithinMs: 24 * 3_600_000 }, now)
+ * // keep 6 hours of points, then hourly ones for 3 days and daily ones for 30 days
+ * restorePointsToPrune(chain, { tiers: { all: '6h', hourly: '3d', daily: '30d' } }, now)
+ */
+export function restorePointsToPrune(chain: Chain, policy: RetentionPolicy, now: string): number[] {
+  return [...keptBy(chain, policy, now)].filter(([, reasons]) => reasons.length === 0).map(([seq]) => seq);
 }
 
 /**
@@ -108,9 +137,9 @@ export function applyRetention(chain: Chain, policy: RetentionPolicy, now: strin
 }
 
 function checkPolicy(policy: RetentionPolicy): void {
-  const { keepLast, keepWithinMs } = policy;
-  if (keepLast === undefined && keepWithinMs === undefined) {
-    throw new RetentionError('a retention policy needs keepLast, keepWithinMs, or both');
+  const { keepLast, keepWithinMs, tiers } = policy;
+  if (keepLast === undefined && keepWithinMs === undefined && tiers === undefined) {
+    throw new RetentionError('a retention policy needs keepLast, keepWithinMs, or both (or tiers)');
   }
   if (keepLast !== undefined && (!Number.isSafeInteger(keepLast) || keepLast < 1)) {
     throw new RetentionError(`keepLast must be a whole number of at least 1 (the head is always kept), not ${keepLast}`);
@@ -118,4 +147,5 @@ function checkPolicy(policy: RetentionPolicy): void {
   if (keepWithinMs !== undefined && (!Number.isFinite(keepWithinMs) || keepWithinMs < 0)) {
     throw new RetentionError(`keepWithinMs must be a duration of at least 0 ms, not ${keepWithinMs}`);
   }
+  if (tiers !== undefined) parseTierPolicy(tiers);
 }

@@ -3,12 +3,17 @@
  * runner; after pruning, every remaining restore point is restored by the real Restore definition
  * and read back byte for byte.
  */
+import { keptBy } from '../../shared/core/retention';
 import { chainView, differences, outcomeOf, runJob, startE2eHarness, Workload, type EngineHarness, type RestoreOutput } from './e2e-harness';
 
 const VOLUME_GIB = 1;
 
 /** Restore points the retention policy keeps. */
 const KEEP_LAST = 2;
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 
 interface PruneOutput {
   pruned: number[];
@@ -107,5 +112,49 @@ describe('Prune state machine (local runner, scenario 10)', () => {
       { seq: 4, blocks: [1, 2, 4] },
     ]);
     expect(await restoreEach(workload, [0, 2, 4])).toEqual({ 0: [], 2: [], 4: [] });
+  });
+  /*
+   * Tiers { all: 1h, hourly: 1d, daily: 30d }, the clock moved to each point's time; prune at D+1 02:05.
+   *
+   *  seq   time          age     kept by
+   *  0     D   00:10     25h55   daily (first of day D; hourly too old)
+   *  1     D   00:40             -
+   *  2     D   01:20     24h45   - (first of its hour, but older than 1d)
+   *  3     D   01:50             -
+   *  4     D+1 00:10     1h55    hourly, daily
+   *  5     D+1 00:30             - (not the first of its hour)
+   *  6     D+1 02:00     0h05    head, all, hourly
+   */
+  it('prunes with retention tiers over points at moved clock times, and every remaining point restores byte-identically', async () => {
+    // Prepare
+    const tiers = { all: '1h', hourly: '1d', daily: '30d' };
+    const workload = await Workload.start(harness, VOLUME_GIB, { retention: { tiers } });
+    const dayD = Math.floor(harness.timer.now() / DAY) * DAY + DAY;
+    const times = [10 * MINUTE, 40 * MINUTE, HOUR + 20 * MINUTE, HOUR + 50 * MINUTE, DAY + 10 * MINUTE, DAY + 30 * MINUTE, DAY + 2 * HOUR].map((offset) => dayD + offset);
+    for (const [step, time] of times.entries()) {
+      harness.timer.advance(time - harness.timer.now());
+      await workload.write(new Map([[step, step + 1], [(step + 3) % 8, 20 + step]]));
+      const sync = await workload.sync();
+      expect(outcomeOf(sync)).toEqual({ status: 'SUCCEEDED' });
+    }
+    const pointTimes: string[] = [];
+    for await (const entry of harness.context.store.readChain(workload.volumeId)) pointTimes.push(entry.pointInTime.slice(0, 16));
+    expect(pointTimes).toEqual(times.map((time) => new Date(time).toISOString().slice(0, 16)));
+    harness.timer.advance(dayD + DAY + 2 * HOUR + 5 * MINUTE - harness.timer.now());
+
+    // Act
+    const run = await runJob(harness, 'Prune', { volumeId: workload.volumeId });
+
+    // Assess
+    expect(outcomeOf(run)).toEqual({ status: 'SUCCEEDED' });
+    const output = run.output as PruneOutput;
+    expect({ pruned: output.pruned, remaining: output.remaining }).toEqual({ pruned: [1, 2, 3, 5], remaining: [0, 4, 6] });
+    expect(output.deletedSnapshotIds).toHaveLength(4);
+    const chain = [];
+    for await (const entry of harness.context.store.readChain(workload.volumeId)) chain.push(entry);
+    expect(Object.fromEntries(keptBy(chain, { tiers }, new Date(harness.timer.now()).toISOString()))).toEqual({
+      0: ['daily'], 4: ['hourly', 'daily'], 6: ['head', 'all', 'hourly'],
+    });
+    expect(await restoreEach(workload, [0, 4, 6])).toEqual({ 0: [], 4: [], 6: [] });
   });
 });

@@ -76,7 +76,7 @@ function policyTargets(volumeId: string, config: unknown, chain: readonly ChainE
   }
   const retention = parsed.data.retention;
   if (retention === undefined || chain.length === 0) return [];
-  const policy: RetentionPolicy = { keepLast: retention.keepLast, keepWithinMs: retention.keepWithinMs };
+  const policy: RetentionPolicy = { keepLast: retention.keepLast, keepWithinMs: retention.keepWithinMs, tiers: retention.tiers };
   return restorePointsToPrune(chain, policy, new Date(now).toISOString());
 }
 

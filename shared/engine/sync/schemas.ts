@@ -3,6 +3,8 @@
  * the sync and the prune read. The shared tasks' schemas and the ids are in `tasks/schemas.ts`.
  */
 import { z } from 'zod';
+import { RetentionError } from '../../core/errors';
+import { parseTierDuration, TIER_DURATION_EXPECTED, TIER_NAMES, type TierName } from '../../core/retention-tiers';
 import { fencingTokenSchema, isoInstantSchema, runIdSchema, runKeys, seqSchema, snapshotIdSchema } from '../tasks/schemas';
 
 export const syncBeginInputSchema = z.object({
@@ -35,11 +37,30 @@ export const syncCommitInputSchema = z.object({
 });
 export type SyncCommitInput = z.infer<typeof syncCommitInputSchema>;
 
-/** The retention policy as a volume's protection config stores it under `retention`. */
+/** A tier's duration (`'6h'`, `'3d'`, `'12w'`, `'12m'`, `'1y'`); the message names the bad value (the path names the tier). */
+const tierDurationSchema = z.string().superRefine((value, context) => {
+  try {
+    parseTierDuration(value);
+  } catch (error) {
+    if (!(error instanceof RetentionError)) throw error;
+    context.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a duration: ${TIER_DURATION_EXPECTED}` });
+  }
+});
+
+/** Tiered retention (`shared/core/retention-tiers.ts`): tier → duration, at least one tier. */
+export const tierPolicySchema = z.strictObject(
+  Object.fromEntries(TIER_NAMES.map((tier) => [tier, tierDurationSchema.optional()])) as Record<TierName, z.ZodOptional<typeof tierDurationSchema>>,
+).refine((tiers) => TIER_NAMES.some((tier) => tiers[tier] !== undefined), `give at least one tier: ${TIER_NAMES.join(', ')}`);
+
+/**
+ * The retention policy as a volume's protection config stores it under `retention`. A point is
+ * kept when any rule keeps it (`keepLast`, `keepWithinMs`, any tier).
+ */
 export const retentionConfigSchema = z.object({
   keepLast: z.number().int().positive().optional(),
   keepWithinMs: z.number().nonnegative().optional(),
-}).refine((policy) => policy.keepLast !== undefined || policy.keepWithinMs !== undefined, 'keepLast, keepWithinMs, or both');
+  tiers: tierPolicySchema.optional(),
+}).refine((policy) => policy.keepLast !== undefined || policy.keepWithinMs !== undefined || policy.tiers !== undefined, 'keepLast, keepWithinMs, or both (or tiers)');
 
 /** The part of a volume's protection config the sync reads. */
 export const syncProtectionConfigSchema = z.object({
