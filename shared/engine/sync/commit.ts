@@ -42,7 +42,17 @@ export async function syncCommit(ctx: EngineContext, input: SyncCommitInput): Pr
   }
   const deleted = await sweepPrimarySnapshots(ctx, volumeId);
   await ctx.store.deleteRunItems(volumeId, runId);
-  const summary: SyncSummary = {
+  const summary = commitSummary(volumeId, entry, deleted);
+  const record: JobRecord = { runId, job: 'sync', status: 'succeeded', at: new Date(ctx.clock.now()).toISOString(), summary: { ...summary } };
+  await ctx.store.putJobRecord(volumeId, record);
+  await ctx.store.releaseLease(volumeId, fence);
+  ctx.logger.info('restore point committed', { seq: entry.seq, kind: entry.kind, blocks: summary.blocks });
+  return summary;
+}
+
+/** What a sync reports of the restore point it committed. */
+export function commitSummary(volumeId: string, entry: ChainEntry, deletedPrimarySnapshotIds: string[]): SyncSummary {
+  return {
     volumeId,
     seq: entry.seq,
     kind: entry.kind,
@@ -50,13 +60,8 @@ export async function syncCommit(ctx: EngineContext, input: SyncCommitInput): Pr
     volumeSize: entry.volumeSize,
     primarySnapshotId: entry.primarySnapshotId,
     secondarySnapshotId: entry.secondarySnapshotId,
-    deletedPrimarySnapshotIds: deleted,
+    deletedPrimarySnapshotIds,
   };
-  const record: JobRecord = { runId, job: 'sync', status: 'succeeded', at: new Date(ctx.clock.now()).toISOString(), summary: { ...summary } };
-  await ctx.store.putJobRecord(volumeId, record);
-  await ctx.store.releaseLease(volumeId, fence);
-  ctx.logger.info('restore point committed', { seq: entry.seq, kind: entry.kind, blocks: summary.blocks });
-  return summary;
 }
 
 /** Commits the DRL's entry with its secondary snapshot (a `fixup` through appendFixup). */

@@ -16,8 +16,8 @@ import { SnapshotNotFoundError } from '../../core/ports/errors';
 import type { SnapshotReader } from '../../core/ports/snapshots';
 import { PURPOSE_TAG, RESTORE_POINT_PURPOSE, RUN_ID_TAG, VOLUME_ID_TAG } from '../../core/tags';
 import type { EngineContext } from '../context';
-import { commitInFlight } from './commit';
-import type { RecoveryOutcome, SyncSummary } from './outputs';
+import { commitInFlight, commitSummary } from './commit';
+import type { RecoveryOutcome } from './outputs';
 
 /** Decides the fate of a crashed run's entry in flight (see the module comment). */
 export async function recoverInFlight(ctx: EngineContext, volumeId: string, drl: DirtyRegionLog, fence: Fence): Promise<RecoveryOutcome> {
@@ -52,16 +52,7 @@ export async function recoverInFlight(ctx: EngineContext, volumeId: string, drl:
   if (mismatches > 0) return discard(`${mismatches} block(s) of its DRL differ between ${drl.primarySnapshotId} and ${secondaryId}`, secondaryId);
   const entry = await commitInFlight(ctx, volumeId, drl, secondaryId, fence);
   await ctx.store.deleteRunItems(volumeId, drl.runId);
-  const commit: SyncSummary = {
-    volumeId,
-    seq: entry.seq,
-    kind: entry.kind,
-    blocks: entry.deltaMap.size,
-    volumeSize: entry.volumeSize,
-    primarySnapshotId: entry.primarySnapshotId,
-    secondarySnapshotId: entry.secondarySnapshotId,
-    deletedPrimarySnapshotIds: [],
-  };
+  const commit = commitSummary(volumeId, entry, []);
   return { ...about, outcome: 'adopted', reason: `its completed secondary ${secondaryId} equals ${drl.primarySnapshotId} on the DRL's ${drl.deltaMap.size} block(s)`, commit };
 }
 
