@@ -11,7 +11,7 @@ import { SnapshotNotFoundError } from '../../core/ports/errors';
 import { KIND_TAG, PURPOSE_TAG, RESTORE_POINT_PURPOSE, RUN_ID_TAG, SEQ_TAG, VOLUME_ID_TAG } from '../../core/tags';
 import type { EngineContext } from '../context';
 import { ProtectionConfigError, SnapshotNotReadyError, StepOrderError } from '../errors';
-import { checkLease } from '../tasks/lease';
+import { renewFence } from '../tasks/lease';
 import { presentDeltaMap } from '../tasks/present-delta-map';
 import { readRevisedCompareMap } from '../verify/maps';
 import { sweepPrimarySnapshots } from './commit';
@@ -36,7 +36,8 @@ export async function syncPlan(ctx: EngineContext, input: SyncPlanInput): Promis
     const earlier = await skippedEarlier(ctx, volume, input.primarySnapshotId, runId);
     if (earlier !== undefined) return earlier;
   }
-  checkLease(volume, fence);
+  // Renewed, not only checked: the wait for P_now before this task may have been long.
+  await renewFence(ctx, volumeId, fence);
   const live = await ctx.store.readDirtyRegionLog(volumeId);
   if (live !== undefined) {
     if (live.primarySnapshotId !== input.primarySnapshotId) {
