@@ -114,8 +114,11 @@ export async function copySegmentBlocks(ports: CopyPorts, request: CopySegmentRe
   return { segment, blocksWritten: blocks.length, zeroBlocks };
 }
 
-/** `blocks`, with a beat before each one. */
-async function* beatingBefore(blocks: Iterable<number>, heartbeat: Heartbeat): AsyncGenerator<number> {
+/**
+ * `blocks`, with a beat before each one: a block pool's source that stops the pool with the
+ * beat's own error (a LeaseLostError), not as a failure of every block still queued.
+ */
+export async function* beatingBefore(blocks: Iterable<number>, heartbeat: Heartbeat): AsyncGenerator<number> {
   for (const blockIndex of blocks) {
     await heartbeat.beat();
     yield blockIndex;
