@@ -109,6 +109,35 @@ export async function findDeployedJobs(sfn: SFNClient, stackName: string, where:
   return { machines: found.machines as Record<JobName, string>, chainTable: found.chainTable };
 }
 
+/** An execution a lease's holder names, and its status as Step Functions reports it. */
+export interface ExecutionLookup {
+  readonly executionArn: string;
+  /** `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED` (or a status newer than this code). */
+  readonly status: string;
+}
+
+/**
+ * The execution `name` names: an execution ARN as it is, or an execution name (the run id a job's
+ * lease records) looked up under each of `machines` (DescribeExecution, at most one per machine).
+ * @returns undefined when none of the machines has such an execution
+ */
+export async function findExecution(sfn: SFNClient, machines: readonly string[], name: string): Promise<ExecutionLookup | undefined> {
+  const candidates = name.startsWith('arn:')
+    ? [name]
+    : machines.map((machine) => `${machine.replace(':stateMachine:', ':execution:')}:${name}`);
+  for (const executionArn of candidates) {
+    try {
+      const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return { executionArn, status: described.status ?? 'UNKNOWN' };
+    } catch (error) {
+      // Not this machine's (or not a name Step Functions accepts): try the next one.
+      const errorName = error instanceof Error ? error.name : '';
+      if (errorName !== 'ExecutionDoesNotExist' && errorName !== 'InvalidArn') throw error;
+    }
+  }
+  return undefined;
+}
+
 /** Reads the tags of `arns` and records the machines of `stackName` into `found`. */
 async function readJobTags(sfn: SFNClient, arns: readonly string[], stackName: string, found: { machines: Partial<Record<JobName, string>>; chainTable?: string }): Promise<void> {
   for (let at = 0; at < arns.length; at += TAG_LOOKUP_CONCURRENCY) {

@@ -9,6 +9,7 @@ import { localCommand } from './commands/local';
 import { pointCommands } from './commands/points';
 import { protectCommands } from './commands/protect';
 import { tourCommand } from './commands/tour';
+import { unlockCommand } from './commands/unlock';
 import { volumeCommand } from './commands/volume';
 
 /** The program with every command, exiting through `exitOverride` so main decides the code. */
@@ -23,7 +24,7 @@ export function buildProgram(): Command {
     .option('--table <name>', 'chain table of the deployed stack (default: the one its state machines are tagged with)')
     .option('--stack <name>', 'the deployed stack whose state machines run the jobs', 'EbsCdpEngine')
     .addOption(new Option('--home <dir>', 'where the local cloud and the tour keep their data').env('EBS_CDP_HOME').default('.ebs-cdp'));
-  const commands = [tourCommand(), localCommand(), volumeCommand(), ...protectCommands(), ...jobCommands(), ...pointCommands()];
+  const commands = [tourCommand(), localCommand(), volumeCommand(), ...protectCommands(), ...jobCommands(), ...pointCommands(), unlockCommand()];
   for (const command of commands) program.addCommand(command);
   markExitOverride(program);
   return program;

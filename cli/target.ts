@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { type EngineContext } from '../shared/engine/context';
 import { createEngineContext } from '../shared/wiring/engine-context';
-import { DEFAULT_STACK_NAME, findDeployedJobs, runJobExecution, type DeployedJobs } from './aws-jobs';
+import { DEFAULT_STACK_NAME, findDeployedJobs, findExecution, runJobExecution, type DeployedJobs, type ExecutionLookup } from './aws-jobs';
 import { UnreachableError } from './errors';
 import { LOCAL_CHAIN_TABLE, localEngineContext, localStepFunctionsClient, requireLocalCloud, type LocalEndpoints } from './local-cloud';
 import type { Output } from './output';
@@ -48,6 +48,8 @@ export interface Target {
   readonly endpoints?: LocalEndpoints;
   /** Starts `job` and follows it to its end; returns its output. */
   runJob<T>(job: JobName, input: Record<string, unknown>, output: Output, label: string): Promise<T>;
+  /** The stack's execution that `name` (an execution name or ARN) names; undefined when it has none. */
+  findExecution(name: string): Promise<ExecutionLookup | undefined>;
   close(): void;
 }
 
@@ -64,6 +66,7 @@ function target(kind: Target['kind'], sfn: SFNClient, context: EngineContext, de
     context,
     endpoints,
     runJob: async (job, input, output, label) => runJobExecution(sfn, (await deployed()).machines[job], job, input, { output, label }),
+    findExecution: async (name) => findExecution(sfn, Object.values((await deployed()).machines), name),
     close: () => {
       sfn.destroy();
       context.close();

@@ -122,6 +122,11 @@ export interface SnapshotWaitProps {
   readonly stateName: string;
   readonly snapshotIdPath: string;
   readonly side: 'primary' | 'secondary';
+  /**
+   * JSONPath of the fencing token when the job holds the volume lease while it waits: each poll
+   * renews the lease (a snapshot may take longer than the lease's TTL to complete).
+   */
+  readonly fencingTokenPath?: string;
   /** Where to go once the snapshot is `completed`. */
   readonly next: sfn.IChainable;
 }
@@ -225,12 +230,14 @@ export class JobBuilder {
     const wait = new sfn.Wait(this.scope, `Wait${props.id}`, {
       time: sfn.WaitTime.duration(Duration.seconds(this.pollSeconds)),
     });
-    const status = this.lambda(props.stateName, 'SnapshotStatus', {
+    const statusPayload: Record<string, unknown> = {
       volumeId: sfn.JsonPath.stringAt(this.volumeIdPath),
       runId: JobBuilder.runId,
       snapshotId: sfn.JsonPath.stringAt(props.snapshotIdPath),
       side: props.side,
-    }, { resultPath: '$.snapshotStatus' });
+    };
+    if (props.fencingTokenPath !== undefined) statusPayload.fencingToken = sfn.JsonPath.numberAt(props.fencingTokenPath);
+    const status = this.lambda(props.stateName, 'SnapshotStatus', statusPayload, { resultPath: '$.snapshotStatus' });
     const count = new sfn.Pass(this.scope, `Count${props.id}Polls`, {
       parameters: { count: sfn.JsonPath.mathAdd(sfn.JsonPath.numberAt('$.polls.count'), 1) },
       resultPath: '$.polls',

@@ -127,6 +127,8 @@ export function restoreDefinition(scope: Construct, props: Omit<JobBuilderProps,
           stateName: 'SnapshotStatus.PrimaryNow',
           snapshotIdPath: '$.decision.primarySnapshotId',
           side: 'primary',
+          // A delta restore holds the lease from RestoreBegin to RestorePlan: the polls renew it.
+          fencingTokenPath: '$.decision.fencingToken',
           next: plan,
         }),
       )

@@ -8,6 +8,9 @@
  *      └──────────────────────────────────────────────────────────────────────────────────────────────────────────┘
  * ```
  *
+ * Lease: SyncBegin takes it; every later task renews it (the waits' SnapshotStatus polls too,
+ * and CopySegment every minute while it copies), so its short TTL never lapses in a live run.
+ *
  * Recovery (claims 5–6) is SyncBegin's: a crashed run's entry that completed is adopted or
  * discarded there, and the run goes on as a normal sync. Only a crashed run whose secondary is
  * still pending comes back as `action: 'recover'`: the same path resumes its copy (SyncPlan
@@ -69,6 +72,7 @@ export function syncPipeline(scope: Construct, job: JobBuilder, props: SyncPipel
     stateName: 'SnapshotStatus.Secondary',
     snapshotIdPath: '$.plan.secondarySnapshotId',
     side: 'secondary',
+    fencingTokenPath: '$.plan.fencingToken',
     next: commit,
   });
   const complete = job.lambda('CompleteSnapshot', 'CompleteSnapshot', {
@@ -76,6 +80,7 @@ export function syncPipeline(scope: Construct, job: JobBuilder, props: SyncPipel
     runId,
     snapshotId: sfn.JsonPath.stringAt('$.plan.secondarySnapshotId'),
     expectedBlocks: sfn.JsonPath.numberAt('$.plan.blocks'),
+    fencingToken: sfn.JsonPath.numberAt('$.plan.fencingToken'),
   });
   complete.next(waitSecondary);
 
@@ -124,6 +129,7 @@ export function syncPipeline(scope: Construct, job: JobBuilder, props: SyncPipel
     stateName: 'SnapshotStatus',
     snapshotIdPath: '$.begin.primarySnapshotId',
     side: 'primary',
+    fencingTokenPath: '$.begin.fencingToken',
     next: plan,
   });
   if (props.onBusy === undefined) {

@@ -25,7 +25,10 @@ const LEASE_RETRY_INTERVAL = Duration.seconds(10);
 const LEASE_RETRY_BACKOFF_RATE = 2;
 const LEASE_RETRY_MAX_DELAY = Duration.seconds(60);
 
-/** 10 + 20 + 40 + 12 × 60 s ≈ 13 minutes: longer than a sync holds its lease, short of a stuck one's one-hour expiry. */
+/**
+ * 10 + 20 + 40 + 12 × 60 s ≈ 13 minutes: longer than a sync usually holds its lease, and than the
+ * five-minute expiry of a dead one's (DEFAULT_LEASE_TTL_MS), so only a long live sync makes the verify fail busy.
+ */
 const LEASE_RETRY_MAX_ATTEMPTS = 15;
 
 /** Builds the Verify machine's definition. */

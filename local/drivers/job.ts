@@ -6,7 +6,7 @@
 import { SnapshotWaitTimeoutError } from '../../shared/core/ports/errors';
 import type { EngineContext } from '../../shared/engine/context';
 import { jobFailed, snapshotStatus } from '../../shared/engine/sync';
-import type { JobFailedInput } from '../../shared/engine/tasks/schemas';
+import type { JobFailedInput, SnapshotStatusInput } from '../../shared/engine/tasks/schemas';
 import { InjectedCrashError } from './errors';
 
 /**
@@ -104,7 +104,7 @@ export function pause(ms: number): Promise<void> {
  */
 export async function waitForSnapshot(
   ctx: EngineContext,
-  input: { volumeId: string; runId: string; snapshotId: string; side: 'primary' | 'secondary' },
+  input: SnapshotStatusInput,
   options: Pick<DriveOptions<string>, 'maxPolls' | 'pollIntervalMs'>,
 ): Promise<void> {
   const maxPolls = options.maxPolls ?? DRIVER_MAX_POLLS;

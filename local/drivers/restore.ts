@@ -83,7 +83,7 @@ export async function driveRestore(ctx: EngineContext, request: Readonly<Record<
     const { volumeId } = decision;
     const primaryNow = decision.primarySnapshotId;
     if (decision.mode === 'delta' && primaryNow !== undefined) {
-      await steps.run('WaitPrimary', () => waitForSnapshot(ctx, { volumeId, runId, snapshotId: primaryNow, side: 'primary' }, options));
+      await steps.run('WaitPrimary', () => waitForSnapshot(ctx, { volumeId, runId, snapshotId: primaryNow, side: 'primary', fencingToken: decision.fencingToken }, options));
       if (steps.stopsAfter('WaitPrimary')) return stop('WaitPrimary');
     }
     const plan = await steps.run('RestorePlan', () => restorePlanStep(ctx, decision));

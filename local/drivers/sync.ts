@@ -89,7 +89,7 @@ export async function driveSync(ctx: EngineContext, volumeId: string, runId?: st
       const current: SyncPass = { begun };
       passes.push(current);
       if (steps.stopsAfter('SyncBegin')) return result('SyncBegin');
-      await steps.run('WaitPrimary', () => waitForSnapshot(ctx, { volumeId, runId: id, snapshotId: begun.primarySnapshotId, side: 'primary' }, options));
+      await steps.run('WaitPrimary', () => waitForSnapshot(ctx, { volumeId, runId: id, snapshotId: begun.primarySnapshotId, side: 'primary', fencingToken: begun.fencingToken }, options));
       if (steps.stopsAfter('WaitPrimary')) return result('WaitPrimary');
       const plan = await steps.run('SyncPlan', () => timed(options.phases, 'planMs', () => syncPlan(ctx, {
         volumeId, runId: id, fencingToken: begun.fencingToken, primarySnapshotId: begun.primarySnapshotId, pointInTime: begun.pointInTime,
@@ -104,9 +104,9 @@ export async function driveSync(ctx: EngineContext, volumeId: string, runId?: st
         sourceSnapshotId: plan.primarySnapshotId, targetSnapshotId: plan.secondarySnapshotId,
       }))));
       if (steps.stopsAfter('CopySegment')) return result('CopySegment');
-      await steps.run('CompleteSnapshot', () => completeSnapshot(ctx, { volumeId, runId: id, snapshotId: plan.secondarySnapshotId, expectedBlocks: plan.blocks }));
+      await steps.run('CompleteSnapshot', () => completeSnapshot(ctx, { volumeId, runId: id, snapshotId: plan.secondarySnapshotId, expectedBlocks: plan.blocks, fencingToken: plan.fencingToken }));
       if (steps.stopsAfter('CompleteSnapshot')) return result('CompleteSnapshot');
-      await steps.run('WaitSecondary', () => waitForSnapshot(ctx, { volumeId, runId: id, snapshotId: plan.secondarySnapshotId, side: 'secondary' }, options));
+      await steps.run('WaitSecondary', () => waitForSnapshot(ctx, { volumeId, runId: id, snapshotId: plan.secondarySnapshotId, side: 'secondary', fencingToken: plan.fencingToken }, options));
       if (steps.stopsAfter('WaitSecondary')) return result('WaitSecondary');
       summary = await steps.run('SyncCommit', () => syncCommit(ctx, { volumeId, runId: id, fencingToken: plan.fencingToken, seq: plan.seq }));
       current.summary = summary;

@@ -71,6 +71,8 @@ export interface EngineTuning {
   readonly accountRates: Readonly<Record<EbsApi, number>>;
   /** How long a job's lease lasts without renewal. */
   readonly leaseTtlMs: number;
+  /** How often a long task (a copy loop) renews the lease while it works; well under `leaseTtlMs`. */
+  readonly leaseHeartbeatMs: number;
   /** StartSnapshot's timeout: a secondary snapshot not completed by then goes to `error`. */
   readonly snapshotTimeoutMinutes: number;
 }
@@ -83,11 +85,22 @@ export interface EngineTuning {
 export const SEGMENT_MAP_MAX_CONCURRENCY = 4;
 
 /**
- * One hour: a sync copies one interval's changes, far less than an hour's worth, so a live run
- * never outlasts it; and a run that died without its Catch (lost execution) frees the volume
- * for the next scheduled run within the hour.
+ * Five minutes. Every task of a lease-holding job renews the lease when it starts (see
+ * `renewFence`), and the copy loops renew it every {@link DEFAULT_LEASE_HEARTBEAT_MS} while
+ * they copy, so a live job never lets it lapse, however long it runs. The longest gap between
+ * two renewals is one Lambda that is not a copy loop (at most 15 minutes, in practice seconds)
+ * or one Wait of a poll loop (15 s; SnapshotStatus renews too): the TTL covers the ordinary
+ * ones, and a task that outlives it finds the lease taken over at its next renewal or commit
+ * (LeaseLostError, nothing committed) only if another run took it meanwhile. A job whose
+ * execution died without its Catch frees the volume within five minutes, not an hour.
  */
-export const DEFAULT_LEASE_TTL_MS = 3_600_000;
+export const DEFAULT_LEASE_TTL_MS = 300_000;
+
+/**
+ * One minute: five renewals per TTL, so a copy survives a few slow or throttled renewal calls;
+ * one conditional UpdateItem per minute per copying Lambda costs nothing next to its block calls.
+ */
+export const DEFAULT_LEASE_HEARTBEAT_MS = 60_000;
 
 /**
  * One day: long enough for a crashed sync's pending secondary to be resumed by the next run
@@ -109,6 +122,7 @@ export const DEFAULT_TUNING: EngineTuning = {
   blockWorkers: DEFAULT_BLOCK_WORKERS,
   accountRates: accountShare(),
   leaseTtlMs: DEFAULT_LEASE_TTL_MS,
+  leaseHeartbeatMs: DEFAULT_LEASE_HEARTBEAT_MS,
   snapshotTimeoutMinutes: DEFAULT_SNAPSHOT_TIMEOUT_MINUTES,
 };
 

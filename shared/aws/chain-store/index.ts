@@ -60,6 +60,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ChainEntry } from '../../core/chain-entry';
 import type { DeltaMap } from '../../core/delta-map';
 import type {
+  BreakLeaseRequest,
+  BreakLeaseResult,
   ChainStore,
   CompareMapState,
   DirtyRegionLog,
@@ -146,6 +148,10 @@ export class DynamoDbChainStore implements ChainStore {
 
   releaseLease(volumeId: string, fence: Fence): Promise<void> {
     return this.volumes.releaseLease(volumeId, fence);
+  }
+
+  breakLease(volumeId: string, request: BreakLeaseRequest): Promise<BreakLeaseResult> {
+    return this.volumes.breakLease(volumeId, request);
   }
 
   unprotectVolume(volumeId: string, request?: UnprotectRequest): Promise<UnprotectResult> {

@@ -4,15 +4,18 @@
  * everything under its partition when it is unprotected.
  *
  * ```
- *  protectVolume ──► META (put if absent)        acquire / renew / release ──► META{lease} (version-conditional)
+ *  protectVolume ──► META (put if absent)        acquire / release / break ──► META{lease} (version-conditional)
+ *                                                 renew (heartbeat)        ──► META{lease.expiresAt, version+1} (token-conditional)
  * ```
  */
 import { isDeepStrictEqual } from 'node:util';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { MAX_VOLUME_SIZE_GIB } from '../../core/constants';
 import type { EbsCdpError } from '../../core/errors';
 import type {
+  BreakLeaseRequest,
+  BreakLeaseResult,
   Fence,
   InFlightEntry,
   LeaseGrant,
@@ -116,14 +119,34 @@ export class DynamoDbVolumeRegistry implements VolumeRegistry {
     return grantOf(meta);
   }
 
+  /**
+   * One UpdateItem conditional on the fencing token, not on the version: heartbeats of a job's
+   * parallel tasks never conflict with each other, and need no read. It still bumps the version,
+   * so a commit that read META before the renewal re-reads it and retries (it never overwrites
+   * the new expiry with the old one).
+   */
   async renewLease(volumeId: string, request: RenewRequest): Promise<LeaseGrant> {
     checkTtl(request.ttlMs);
     const now = request.now ?? this.table.timer.now();
-    const meta = await this.table.updateMeta(volumeId, (current) => {
-      const lease = checkFence(current, request);
-      return { ...current, lease: { ...lease, expiresAt: now + request.ttlMs } };
-    });
-    return grantOf(meta);
+    const expiresAt = now + request.ttlMs;
+    try {
+      await this.table.doc.send(new UpdateCommand({
+        TableName: this.table.name,
+        Key: metaKey(volumeId),
+        UpdateExpression: 'SET #lease.#expiresAt = :expiresAt, #version = #version + :one',
+        ConditionExpression: 'attribute_exists(pk) AND #lease.#token = :token',
+        ExpressionAttributeNames: { '#lease': 'lease', '#expiresAt': 'expiresAt', '#token': 'fencingToken', '#version': 'version' },
+        ExpressionAttributeValues: { ':expiresAt': expiresAt, ':one': 1, ':token': request.fencingToken },
+      }));
+      return { fencingToken: request.fencingToken, expiresAt };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    // Not ours any more (or not protected): read why, for the error's message.
+    const current = await this.table.readMeta(volumeId);
+    checkFence(current, request);
+    throw new ConcurrentUpdateError(
+      `volume ${volumeId}: renewing the lease failed although fencing token ${request.fencingToken} holds it; retry`, { volumeId });
   }
 
   async releaseLease(volumeId: string, fence: Fence): Promise<void> {
@@ -132,6 +155,18 @@ export class DynamoDbVolumeRegistry implements VolumeRegistry {
       if (current.lease?.fencingToken !== fence.fencingToken) return undefined;
       return { ...current, lease: undefined };
     });
+  }
+
+  async breakLease(volumeId: string, request: BreakLeaseRequest): Promise<BreakLeaseResult> {
+    let broken = false;
+    const meta = await this.table.updateMeta(volumeId, (current) => {
+      broken = false;
+      // Gone already, or another run took the volume since the lease was judged dead: leave it be.
+      if (current.lease?.fencingToken !== request.expectedFencingToken) return undefined;
+      broken = true;
+      return { ...current, lease: undefined };
+    });
+    return broken ? { broken } : { broken, lease: meta.lease };
   }
 
   // ── unprotect ──────────────────────────────────────────────────────────────────────────

@@ -7,6 +7,7 @@ import { RestorePointNotFoundError } from '../../core/errors';
 import { SnapshotNotFoundError, UnrelatedSnapshotsError } from '../../core/ports/errors';
 import { restorePlan } from '../../core/restore-plan';
 import { RestoreChainMovedError, RestoreRequestError } from '../errors';
+import { LeaseHeartbeat } from '../tasks/lease';
 import { presentDeltaMap } from '../tasks/present-delta-map';
 import { PURPOSE_TARGET, readCommittedChain, RESTORE_PLAN_MAP, restoreTags, type RestoreContext } from './context';
 import type { RestorePlanInput, RestorePointRef } from './schemas';
@@ -62,7 +63,9 @@ export async function restorePlanStep(ctx: RestoreContext, input: RestorePlanInp
     // Sized to the primary as RestoreBegin described it: the target is created at that size.
     let present: DeltaMap;
     try {
-      present = (await presentDeltaMap(ctx.primary.reader, basePrimarySnapshotId, primarySnapshotId, { volumeSize: input.like.size })).deltaMap;
+      present = (await presentDeltaMap(ctx.primary.reader, basePrimarySnapshotId, primarySnapshotId, {
+        volumeSize: input.like.size, heartbeat: new LeaseHeartbeat(ctx, volumeId, fence),
+      })).deltaMap;
     } catch (error) {
       if (!(error instanceof UnrelatedSnapshotsError)) throw error;
       return fullPlan(restorePoint, `the primary snapshot ${primarySnapshotId} is not of the lineage of ${basePrimarySnapshotId}`);

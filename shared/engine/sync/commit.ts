@@ -7,6 +7,7 @@ import type { DirtyRegionLog, Fence, JobRecord } from '../../core/ports/chain-st
 import { PURPOSE_TAG, SYNC_PRIMARY_PURPOSE, VOLUME_ID_TAG } from '../../core/tags';
 import type { EngineContext } from '../context';
 import { SnapshotNotReadyError, StepOrderError } from '../errors';
+import { renewFence } from '../tasks/lease';
 import type { SyncSummary } from './outputs';
 import type { SyncCommitInput } from './schemas';
 
@@ -24,6 +25,9 @@ export async function syncCommit(ctx: EngineContext, input: SyncCommitInput): Pr
   const drl = await ctx.store.readDirtyRegionLog(volumeId);
   let entry: ChainEntry;
   if (drl !== undefined && drl.seq === seq) {
+    // Still in flight, so the lease is still held (released only after the commit): renew it
+    // for the commit's clean-up. A re-run after the commit skips this (its lease is gone).
+    await renewFence(ctx, volumeId, fence);
     const secondaryId = drl.secondarySnapshotId ?? '';
     const status = await ctx.secondary.waiter.status(secondaryId);
     if (status.state !== 'completed') {

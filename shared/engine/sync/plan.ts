@@ -11,7 +11,7 @@ import { SnapshotNotFoundError } from '../../core/ports/errors';
 import { KIND_TAG, PURPOSE_TAG, RESTORE_POINT_PURPOSE, RUN_ID_TAG, SEQ_TAG, VOLUME_ID_TAG } from '../../core/tags';
 import type { EngineContext } from '../context';
 import { ProtectionConfigError, SnapshotNotReadyError, StepOrderError } from '../errors';
-import { checkLease } from '../tasks/lease';
+import { LeaseHeartbeat, renewFence } from '../tasks/lease';
 import { presentDeltaMap } from '../tasks/present-delta-map';
 import { readRevisedCompareMap } from '../verify/maps';
 import { sweepPrimarySnapshots } from './commit';
@@ -36,7 +36,8 @@ export async function syncPlan(ctx: EngineContext, input: SyncPlanInput): Promis
     const earlier = await skippedEarlier(ctx, volume, input.primarySnapshotId, runId);
     if (earlier !== undefined) return earlier;
   }
-  checkLease(volume, fence);
+  // Renewed, not only checked: the wait for P_now before this task may have been long.
+  await renewFence(ctx, volumeId, fence);
   const live = await ctx.store.readDirtyRegionLog(volumeId);
   if (live !== undefined) {
     if (live.primarySnapshotId !== input.primarySnapshotId) {
@@ -62,7 +63,9 @@ export async function syncPlan(ctx: EngineContext, input: SyncPlanInput): Promis
     });
   }
   const baseSnapshotId = volume.headSeq === undefined ? undefined : volume.basePrimarySnapshotId;
-  const { deltaMap: changed, volumeSize } = await presentDeltaMap(ctx.primary.reader, baseSnapshotId, input.primarySnapshotId);
+  const { deltaMap: changed, volumeSize } = await presentDeltaMap(ctx.primary.reader, baseSnapshotId, input.primarySnapshotId, {
+    heartbeat: new LeaseHeartbeat(ctx, volumeId, fence),
+  });
   if (volume.headSeq !== undefined && volumeSize < volume.volumeSize) {
     throw new ChainInvariantError(
       `volume ${volumeId}: ${input.primarySnapshotId} is ${volumeSize} GiB but the chain's volume is ${volume.volumeSize} GiB: volumes only grow`,

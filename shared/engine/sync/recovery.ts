@@ -16,6 +16,8 @@ import { SnapshotNotFoundError } from '../../core/ports/errors';
 import type { SnapshotReader } from '../../core/ports/snapshots';
 import { PURPOSE_TAG, RESTORE_POINT_PURPOSE, RUN_ID_TAG, VOLUME_ID_TAG } from '../../core/tags';
 import type { EngineContext } from '../context';
+import { beatingBefore } from '../tasks/copy-blocks';
+import { LeaseHeartbeat } from '../tasks/lease';
 import { commitInFlight, commitSummary } from './commit';
 import type { RecoveryOutcome } from './outputs';
 
@@ -48,7 +50,7 @@ export async function recoverInFlight(ctx: EngineContext, volumeId: string, drl:
   }
   if (state === 'pending') return { ...about, outcome: 'resumed', reason: `its secondary snapshot ${secondaryId} is still pending` };
   if (state === 'error') return discard(`its secondary snapshot ${secondaryId} failed`, secondaryId);
-  const mismatches = await compareDirtyRegions(ctx, drl, secondaryId);
+  const mismatches = await compareDirtyRegions(ctx, volumeId, drl, secondaryId, fence);
   if (mismatches > 0) return discard(`${mismatches} block(s) of its DRL differ between ${drl.primarySnapshotId} and ${secondaryId}`, secondaryId);
   const entry = await commitInFlight(ctx, volumeId, drl, secondaryId, fence);
   await ctx.store.deleteRunItems(volumeId, drl.runId);
@@ -60,13 +62,15 @@ export async function recoverInFlight(ctx: EngineContext, volumeId: string, drl:
  * Claims 5–6: compares only the DRL's blocks of `P_seq` and `S_seq` (an unlisted block reads as
  * zeros on either side). Returns the number of blocks that differ.
  */
-async function compareDirtyRegions(ctx: EngineContext, drl: DirtyRegionLog, secondaryId: string): Promise<number> {
+async function compareDirtyRegions(ctx: EngineContext, volumeId: string, drl: DirtyRegionLog, secondaryId: string, fence: Fence): Promise<number> {
+  // Reading the DRL's blocks on both sides can take minutes: the lease is renewed meanwhile.
+  const heartbeat = new LeaseHeartbeat(ctx, volumeId, fence);
   let mismatches = 0;
   for (const segment of drl.deltaMap.segmentIndexes()) {
     const blocks = drl.deltaMap.segment(segment);
     const primaryTokens = await tokensOf(ctx.primary.reader, drl.primarySnapshotId, segment, blocks);
     const secondaryTokens = await tokensOf(ctx.secondary.reader, secondaryId, segment, blocks);
-    await runBlockPool(blocks, async (blockIndex) => {
+    await runBlockPool(beatingBefore(blocks, heartbeat), async (blockIndex) => {
       const [p, s] = await Promise.all([
         digestOf(ctx.primary.reader, drl.primarySnapshotId, blockIndex, primaryTokens.get(blockIndex)),
         digestOf(ctx.secondary.reader, secondaryId, blockIndex, secondaryTokens.get(blockIndex)),

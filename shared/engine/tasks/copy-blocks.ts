@@ -28,6 +28,16 @@ export interface CopyPorts {
   readonly logger: EngineLogger;
   /** Blocks in flight at once. */
   readonly blockWorkers: number;
+  /**
+   * Beaten before each block and before the digests are persisted (a lease-holding copy: the
+   * `LeaseHeartbeat` of `./lease.ts`); its error stops the copy with nothing persisted.
+   */
+  readonly heartbeat?: Heartbeat;
+}
+
+/** What a copy loop beats while it works; throws to stop it. */
+export interface Heartbeat {
+  beat(): Promise<void>;
 }
 
 export interface CopySegmentRequest {
@@ -72,6 +82,7 @@ export async function copySegmentBlocks(ports: CopyPorts, request: CopySegmentRe
   if (sourceSnapshotId !== undefined && blocks.length > 0) {
     const wanted = request.blocks.segment(segment);
     for await (const listed of ports.reader.listBlocks(sourceSnapshotId, segmentRange(segment))) {
+      await ports.heartbeat?.beat();
       if (wanted.has(listed.blockIndex)) tokens.set(listed.blockIndex, listed.blockToken);
     }
   }
@@ -79,8 +90,10 @@ export async function copySegmentBlocks(ports: CopyPorts, request: CopySegmentRe
   blocks.forEach((blockIndex, at) => position.set(blockIndex, at));
   const digests = new Uint8Array(blocks.length * DIGEST_BYTES);
   let zeroBlocks = 0;
+  // The heartbeat runs in the pool's block source: its error ends the pool as itself (a
+  // LeaseLostError, not a BlockCopyFailedError of every block still queued).
   await runBlockPool(
-    blocks,
+    ports.heartbeat === undefined ? blocks : beatingBefore(blocks, ports.heartbeat),
     async (blockIndex) => {
       const token = tokens.get(blockIndex);
       let digest: Uint8Array;
@@ -95,9 +108,21 @@ export async function copySegmentBlocks(ports: CopyPorts, request: CopySegmentRe
     },
     { concurrency: ports.blockWorkers, snapshotId: targetSnapshotId, volumeId: request.volumeId },
   );
+  await ports.heartbeat?.beat();
   await ports.store.putBlockDigests(request.volumeId, request.runId, segment, digests);
   ports.logger.info('segment copied', { segment, blocksWritten: blocks.length, zeroBlocks, sourceSnapshotId, targetSnapshotId });
   return { segment, blocksWritten: blocks.length, zeroBlocks };
+}
+
+/**
+ * `blocks`, with a beat before each one: a block pool's source that stops the pool with the
+ * beat's own error (a LeaseLostError), not as a failure of every block still queued.
+ */
+export async function* beatingBefore(blocks: Iterable<number>, heartbeat: Heartbeat): AsyncGenerator<number> {
+  for (const blockIndex of blocks) {
+    await heartbeat.beat();
+    yield blockIndex;
+  }
 }
 
 /**

@@ -7,6 +7,13 @@
 import { BLOCKS_PER_GIB, BLOCKS_PER_SEGMENT, volumeBlocks } from '../../core/constants';
 import { DeltaMap } from '../../core/delta-map';
 import type { SnapshotReader } from '../../core/ports/snapshots';
+import type { Heartbeat } from './copy-blocks';
+
+/**
+ * Blocks listed between two heartbeats: a beat is a clock read until a renewal is due, but one
+ * per block of a 16 TiB volume's 32 M would still be millions of awaits.
+ */
+const BLOCKS_PER_BEAT = 4_096;
 
 /** A present delta map and the size (GiB) it is sized to. */
 export interface PresentDeltaMap {
@@ -21,6 +28,11 @@ export interface PresentDeltaMapOptions {
    * map is sized to `snapshotId`'s volume, which the first segment's listing reports.
    */
   readonly volumeSize?: number;
+  /**
+   * Beaten while the listing runs (a lease-holding SyncPlan: listing a large volume's changes
+   * can take minutes); its error stops the listing.
+   */
+  readonly heartbeat?: Heartbeat;
 }
 
 /**
@@ -39,9 +51,16 @@ export async function presentDeltaMap(
   snapshotId: string,
   options: PresentDeltaMapOptions = {},
 ): Promise<PresentDeltaMap> {
+  let listed = 0;
+  const beat = async (): Promise<void> => {
+    if (options.heartbeat !== undefined && ++listed % BLOCKS_PER_BEAT === 0) await options.heartbeat.beat();
+  };
   if (options.volumeSize !== undefined) {
     const deltaMap = DeltaMap.empty(volumeBlocks(options.volumeSize));
-    for await (const changed of reader.listChangedBlocks(baseSnapshotId, snapshotId)) deltaMap.add(changed.blockIndex);
+    for await (const changed of reader.listChangedBlocks(baseSnapshotId, snapshotId)) {
+      deltaMap.add(changed.blockIndex);
+      await beat();
+    }
     return { deltaMap, volumeSize: options.volumeSize };
   }
   const head = await reader.changedBlocksOfSegment(baseSnapshotId, snapshotId, 0);
@@ -49,6 +68,7 @@ export async function presentDeltaMap(
   if (deltaMap.volumeBlocks > BLOCKS_PER_SEGMENT) {
     for await (const block of reader.listChangedBlocks(baseSnapshotId, snapshotId, { start: BLOCKS_PER_SEGMENT, end: deltaMap.volumeBlocks })) {
       deltaMap.add(block.blockIndex);
+      await beat();
     }
   }
   return { deltaMap, volumeSize: deltaMap.volumeBlocks / BLOCKS_PER_GIB };

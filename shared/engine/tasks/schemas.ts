@@ -33,6 +33,8 @@ export const snapshotStatusInputSchema = z.object({
   ...runKeys,
   snapshotId: snapshotIdSchema,
   side: z.enum(['primary', 'secondary']),
+  /** The job's lease while it waits (sync, fix-up, delta restore): each poll renews it. */
+  fencingToken: fencingTokenSchema.optional(),
 });
 export type SnapshotStatusInput = z.infer<typeof snapshotStatusInputSchema>;
 
@@ -51,6 +53,8 @@ export const completeSnapshotInputSchema = z.object({
   snapshotId: snapshotIdSchema,
   /** The plan's block count: the persisted digests must add up to it. */
   expectedBlocks: z.number().int().nonnegative().optional(),
+  /** The sync's lease: renewed first. */
+  fencingToken: fencingTokenSchema.optional(),
 });
 export type CompleteSnapshotInput = z.infer<typeof completeSnapshotInputSchema>;
 

@@ -233,6 +233,80 @@ describe('DynamoDbChainStore', () => {
     });
   });
 
+  describe('renewLease and commits', () => {
+    it('lets a commit right after a renewal, and one racing many renewals, succeed', async () => {
+      // Prepare
+      const volumeId = await protectedVolume('renew-commit');
+      const grant = await harness.store.acquireLease(volumeId, { holder: 'exec-a', runId: 'run-a', ttlMs: TTL_MS, now: T0 });
+      const renewers = Array.from({ length: 4 }, () => harness.instrumentedStore().store);
+
+      // Act: one renewal, a commit, then a commit racing four heartbeats of parallel copy tasks
+      await harness.store.renewLease(volumeId, { ...grant, ttlMs: TTL_MS, now: T0 + 1_000 });
+      await harness.store.commitEntry(volumeId, committedEntry({ seq: 0, blocks: [1] }), grant);
+      const racing = await Promise.allSettled([
+        harness.store.commitEntry(volumeId, committedEntry({ seq: 1, blocks: [2] }), grant),
+        ...renewers.map((store, at) => store.renewLease(volumeId, { ...grant, ttlMs: TTL_MS, now: T0 + 2_000 + at })),
+      ]);
+
+      // Assess
+      expect(racing.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+      const volume = await harness.store.getVolume(volumeId);
+      expect(volume.headSeq).toBe(1);
+      expect(volume.lease?.fencingToken).toBe(grant.fencingToken);
+      expect(volume.lease?.expiresAt).toBeGreaterThanOrEqual(T0 + 2_000 + TTL_MS);
+    });
+
+    it('fails with LeaseLostError once the lease was released, and on a volume that is not protected', async () => {
+      // Prepare
+      const volumeId = await protectedVolume('renew-released');
+      const grant = await harness.store.acquireLease(volumeId, { holder: 'exec-a', runId: 'run-a', ttlMs: TTL_MS, now: T0 });
+      await harness.store.releaseLease(volumeId, grant);
+
+      // Act
+      const renewing = harness.store.renewLease(volumeId, { ...grant, ttlMs: TTL_MS, now: T0 + 1 });
+      const unknown = harness.store.renewLease(uniqueVolumeId('renew-unknown'), { ...grant, ttlMs: TTL_MS, now: T0 + 1 });
+
+      // Assess
+      await expect(renewing).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(renewing).rejects.toThrow('nobody holds it now');
+      await expect(unknown).rejects.toBeInstanceOf(VolumeNotProtectedError);
+      expect((await harness.store.getVolume(volumeId)).lease).toBeUndefined();
+    });
+  });
+
+  describe('breakLease', () => {
+    it('clears the expected lease, then answers broken: false (idempotent)', async () => {
+      // Prepare
+      const volumeId = await protectedVolume('break');
+      const grant = await harness.store.acquireLease(volumeId, { holder: 'exec-a', runId: 'run-a', ttlMs: TTL_MS, now: T0 });
+
+      // Act
+      const first = await harness.store.breakLease(volumeId, { expectedFencingToken: grant.fencingToken });
+      const second = await harness.store.breakLease(volumeId, { expectedFencingToken: grant.fencingToken });
+
+      // Assess
+      expect(first).toEqual({ broken: true });
+      expect(second).toEqual({ broken: false, lease: undefined });
+      expect((await harness.store.getVolume(volumeId)).lease).toBeUndefined();
+      await expect(harness.store.renewLease(volumeId, { ...grant, ttlMs: TTL_MS, now: T0 + 1 })).rejects.toBeInstanceOf(LeaseLostError);
+    });
+
+    it('leaves the lease of a run that took the volume since in place, and names it', async () => {
+      // Prepare
+      const volumeId = await protectedVolume('break-stale');
+      const old = await harness.store.acquireLease(volumeId, { holder: 'exec-a', runId: 'run-a', ttlMs: TTL_MS, now: T0 });
+      const current = await harness.store.acquireLease(volumeId, { holder: 'exec-b', runId: 'run-b', ttlMs: TTL_MS, now: T0 + TTL_MS + 1 });
+
+      // Act
+      const result = await harness.store.breakLease(volumeId, { expectedFencingToken: old.fencingToken });
+
+      // Assess
+      const lease = { holder: 'exec-b', runId: 'run-b', expiresAt: current.expiresAt, fencingToken: current.fencingToken };
+      expect(result).toEqual({ broken: false, lease });
+      expect((await harness.store.getVolume(volumeId)).lease).toEqual(lease);
+    });
+  });
+
   describe('releaseLease', () => {
     it('frees the lease for its holder and is idempotent', async () => {
       // Prepare

@@ -92,6 +92,19 @@ export interface RenewRequest extends Fence {
   readonly now?: number;
 }
 
+/** The lease `unlock` found and confirmed dead: only that exact grant may be broken. */
+export interface BreakLeaseRequest {
+  readonly expectedFencingToken: number;
+}
+
+/** What {@link VolumeRegistry.breakLease} did. */
+export interface BreakLeaseResult {
+  /** True when it cleared the expected lease; false when that lease was gone already. */
+  readonly broken: boolean;
+  /** The lease in place now when it was not the expected one (another run took the volume since). */
+  readonly lease?: VolumeLease;
+}
+
 export interface UnprotectRequest {
   /**
    * The caller will delete the restore points' secondary snapshots: their ids are recorded before
@@ -145,6 +158,13 @@ export interface VolumeRegistry {
 
   /** Frees the lease if `fence` still holds it; otherwise does nothing (idempotent). */
   releaseLease(volumeId: string, fence: Fence): Promise<void>;
+
+  /**
+   * Breaks a dead run's lease (`ebs-cdp unlock`, after Step Functions confirmed that its
+   * execution no longer runs): clears it only if it is still the grant with
+   * `expectedFencingToken`, so a run that took the volume since keeps its lease. Idempotent.
+   */
+  breakLease(volumeId: string, request: BreakLeaseRequest): Promise<BreakLeaseResult>;
 
   /**
    * Forgets a protected volume: removes its chain, DRL, verify runs and job records, META last.
