@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { restoreCompleteTarget } from '../shared/engine/restore';
 import { restoreCompleteTargetInputSchema } from '../shared/engine/restore/schemas';
 import { completeSnapshotInputSchema } from '../shared/engine/tasks/schemas';
-import { completeSnapshot } from '../shared/engine/sync';
+import { completeSnapshot } from '../shared/engine/tasks';
 import { engineTask, lambdaHandler } from './engine-task';
 
 /**

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { restoreCopySegment } from '../shared/engine/restore';
 import { restoreCopySegmentInputSchema } from '../shared/engine/restore/schemas';
 import { copySegmentInputSchema } from '../shared/engine/tasks/schemas';
-import { copySegment } from '../shared/engine/sync';
+import { copySegment } from '../shared/engine/tasks';
 import { engineTask, lambdaHandler } from './engine-task';
 
 /** A sync / fix-up item, or a restore item. */

@@ -5,7 +5,7 @@
  */
 import { SnapshotWaitTimeoutError } from '../../shared/core/ports/errors';
 import type { EngineContext } from '../../shared/engine/context';
-import { jobFailed, snapshotStatus } from '../../shared/engine/sync';
+import { jobFailed, snapshotStatus } from '../../shared/engine/tasks';
 import type { JobFailedInput, SnapshotStatusInput } from '../../shared/engine/tasks/schemas';
 import { InjectedCrashError } from './errors';
 

@@ -14,16 +14,8 @@
  */
 import { VolumeBusyError } from '../../shared/core/ports/errors';
 import type { EngineContext } from '../../shared/engine/context';
-import {
-  completeSnapshot,
-  copySegment,
-  syncBegin,
-  syncCommit,
-  syncPlan,
-  type SyncBeginOutput,
-  type SyncPlanOutput,
-  type SyncSummary,
-} from '../../shared/engine/sync';
+import { syncBegin, syncCommit, syncPlan, type SyncBeginOutput, type SyncPlanOutput, type SyncSummary } from '../../shared/engine/sync';
+import { completeSnapshot, copySegment } from '../../shared/engine/tasks';
 import { SyncLoopError } from './errors';
 import { failJob, mapItems, nextRunId, StepBoundaries, timed, waitForSnapshot, type DriveOptions } from './job';
 

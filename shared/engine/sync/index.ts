@@ -22,14 +22,3 @@ export { syncBegin, syncBeginTask } from './begin';
 export { syncCommit } from './commit';
 export type { RecoveryOutcome, SyncBeginOutput, SyncBusyOutput, SyncPlanOutput, SyncSummary } from './outputs';
 export { syncPlan } from './plan';
-// The shared tasks, imported from here by the Sync job's callers since before they had a folder.
-export {
-  completeSnapshot,
-  copySegment,
-  jobFailed,
-  snapshotStatus,
-  type CompleteSnapshotOutput,
-  type CopySegmentOutput,
-  type JobFailedOutput,
-  type SnapshotStatusOutput,
-} from '../tasks';

@@ -12,7 +12,8 @@
 import type { SnapshotWriter } from '../../../shared/core/ports/snapshots';
 import { LeaseLostError, VolumeBusyError } from '../../../shared/core/ports/errors';
 import { DEFAULT_LEASE_TTL_MS, type EngineContext } from '../../../shared/engine/context';
-import { copySegment, syncCommit } from '../../../shared/engine/sync';
+import { syncCommit } from '../../../shared/engine/sync';
+import { copySegment } from '../../../shared/engine/tasks';
 import { driveSync, nextRunId } from '../../../local/drivers';
 import { startEngineHarness, type EngineHarness } from './engine-harness';
 

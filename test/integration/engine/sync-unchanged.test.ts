@@ -12,7 +12,8 @@
  */
 import type { ChainStore } from '../../../shared/core/ports/chain-store';
 import type { EngineContext } from '../../../shared/engine/context';
-import { snapshotStatus, syncBegin, syncPlan, type SyncPlanOutput } from '../../../shared/engine/sync';
+import { syncBegin, syncPlan, type SyncPlanOutput } from '../../../shared/engine/sync';
+import { snapshotStatus } from '../../../shared/engine/tasks';
 import { PURPOSE_TAG, SYNC_PRIMARY_PURPOSE, VOLUME_ID_TAG } from '../../../shared/core/tags';
 import { startEngineHarness, type EngineHarness } from './engine-harness';
 import { driveSync, nextRunId } from '../../../local/drivers';

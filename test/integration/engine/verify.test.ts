@@ -6,7 +6,7 @@
 import { BLOCKS_PER_SEGMENT, volumeBlocks } from '../../../shared/core/constants';
 import type { ChainEntry } from '../../../shared/core/chain-entry';
 import { DeltaMap } from '../../../shared/core/delta-map';
-import { jobFailed } from '../../../shared/engine/sync';
+import { jobFailed } from '../../../shared/engine/tasks';
 import { VERIFY_RUN_TAG } from '../../../shared/core/tags';
 import { verifyBegin, verifyFinishScan, verifyPlan, verifyReport, verifyScanSegment, type VerifyFinishScanOutput, type VerifyReport } from '../../../shared/engine/verify';
 import { driveVerify } from '../../../local/drivers';
