@@ -150,11 +150,8 @@ export class DynamoDbVolumeRegistry implements VolumeRegistry {
   }
 
   async releaseLease(volumeId: string, fence: Fence): Promise<void> {
-    await this.table.updateMeta(volumeId, (current) => {
-      // Released already, or taken over: either way it is not ours to free.
-      if (current.lease?.fencingToken !== fence.fencingToken) return undefined;
-      return { ...current, lease: undefined };
-    });
+    // Released already, or taken over: either way it is not ours to free (breakLease leaves it).
+    await this.breakLease(volumeId, { expectedFencingToken: fence.fencingToken });
   }
 
   async breakLease(volumeId: string, request: BreakLeaseRequest): Promise<BreakLeaseResult> {

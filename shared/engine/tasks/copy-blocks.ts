@@ -77,10 +77,10 @@ export interface CopySegmentResult {
  */
 export async function copySegmentBlocks(ports: CopyPorts, request: CopySegmentRequest): Promise<CopySegmentResult> {
   const { segment, targetSnapshotId, sourceSnapshotId } = request;
-  const blocks = request.blocks.segment(segment).toUint32Array();
+  const wanted = request.blocks.segment(segment);
+  const blocks = wanted.toUint32Array();
   const tokens = new Map<number, string>();
   if (sourceSnapshotId !== undefined && blocks.length > 0) {
-    const wanted = request.blocks.segment(segment);
     for await (const listed of ports.reader.listBlocks(sourceSnapshotId, segmentRange(segment))) {
       await ports.heartbeat?.beat();
       if (wanted.has(listed.blockIndex)) tokens.set(listed.blockIndex, listed.blockToken);
