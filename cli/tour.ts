@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { volumeBlocks } from '../shared/core/constants';
 import type { ChainEntry } from '../shared/core/chain-entry';
 import { SuspectRestorePointError } from '../shared/core/errors';
-import type { SuspectMark } from '../shared/core/ports/chain-store';
+import type { SuspectMark } from '../shared/core/verify-plan';
 import type { EngineContext } from '../shared/engine/context';
 import type { JobName } from '../infra/state-machines';
 import type { VerifyReport } from '../shared/engine/verify';

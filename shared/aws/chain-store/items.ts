@@ -60,7 +60,8 @@ export const entrySchema = z.object({
   primarySnapshotId: z.string(),
   secondarySnapshotId: z.string(),
   volumeSize: z.number().int().positive(),
-  trust: z.enum(['trusted', 'suspect']),
+  /** Written before bad versions existed; ignored on read (trust is derived from BAD# items). */
+  trust: z.enum(['trusted', 'suspect']).optional(),
   suspectBlocks: z.number().int().nonnegative().optional(),
   pointInTime: z.string(),
   committedAt: z.string().optional(),
@@ -69,6 +70,15 @@ export const entrySchema = z.object({
   checksum: z.string(),
   /** Bumped when pruning merges a predecessor's map in: the merged shards live under new keys. */
   mapGeneration: z.number().int().positive().optional(),
+});
+
+/** `BAD#<writer>#<segment>`: the bad versions one entry wrote in one segment, and a version for conditional updates. */
+export const badVersionSchema = z.object({
+  sk: z.string(),
+  writer: z.number().int().nonnegative(),
+  segment: z.number().int().nonnegative(),
+  bytes: z.instanceof(Uint8Array),
+  version: z.number().int().nonnegative(),
 });
 
 export const shardSchema = z.object({
@@ -189,8 +199,9 @@ export function toChainEntry(volumeId: string, item: EntryItem, found: ReadonlyM
     secondarySnapshotId: item.secondarySnapshotId,
     volumeSize: item.volumeSize,
     status: 'committed',
-    trust: item.trust,
-    suspectBlocks: item.suspectBlocks ?? 0,
+    // Derived from the bad versions by the reader (`DynamoDbDeltaMapChain.readChain`).
+    trust: 'trusted',
+    suspectBlocks: 0,
     pointInTime: item.pointInTime,
     committedAt: item.committedAt,
   };
