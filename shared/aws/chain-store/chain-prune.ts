@@ -78,6 +78,9 @@ export class ChainPruner {
         shardCount: mergedShards.size,
         checksum: shardChecksum(mergedShards),
         mapGeneration: generation,
+        // The pruned entry's digests, by reference: they still describe the copies the successor
+        // now holds from it (its own layers come first and win).
+        manifest: entry.manifest === undefined && successor.manifest === undefined ? undefined : [...(successor.manifest ?? []), ...(entry.manifest ?? [])],
       };
       try {
         await this.table.doc.send(new PutCommand({

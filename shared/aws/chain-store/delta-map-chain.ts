@@ -294,6 +294,7 @@ export class DynamoDbDeltaMapChain implements DeltaMapChain {
       volumeSize: entry.volumeSize,
       pointInTime: entry.pointInTime,
       committedAt: entry.committedAt,
+      manifest: entry.manifestLayers === undefined ? undefined : [...entry.manifestLayers],
       segments: [...shards.keys()],
       shardCount: shards.size,
       checksum: shardChecksum(shards),

@@ -28,8 +28,11 @@
  *   readChain with `includePending` (prune, `getEntry`) yields it as the pending entry.
  * - CMP#: the derived verify maps (`:d0`, `:quick`, `:scope`, `:revised`) are listed in
  *   shared/engine/verify/maps.ts. RUN# and CMP# are kept until the volume is unprotected.
- * - DIG#: written by every CopySegment (sync, fix-up, restore); DIG# and RMAP# are deleted by
- *   deleteRunItems when their run ends.
+ * - DIG#: written by every CopySegment (sync, fix-up, restore), with the segment's block list on
+ *   chunk 0. A committed entry's run keeps them: they are its digest-manifest layer
+ *   (`ENTRY.manifest` lists the layers' run ids; a prune appends the pruned entry's by reference).
+ *   Other runs' DIG# and RMAP# are deleted by deleteRunItems when their run ends. Layers no entry
+ *   lists any more are not compacted yet: they stay until the volume is unprotected.
  * - unprotectVolume deletes every item of the partition, META last.
  * - BAD#: the one record of damage, united into by recordBadVersions (a verify's suspect walk);
  *   pruneEntry hands a pruned writer's items to its successor, then deletes them.
@@ -63,6 +66,7 @@ import type { BadVersions } from '../../core/bad-versions';
 import type { ChainEntry } from '../../core/chain-entry';
 import type { DeltaMap } from '../../core/delta-map';
 import type {
+  DigestLayerSegment,
   BreakLeaseRequest,
   BreakLeaseResult,
   ChainStore,
@@ -220,8 +224,8 @@ export class DynamoDbChainStore implements ChainStore {
     return this.runs.readCompareMap(volumeId, runId, volumeBlocks);
   }
 
-  putBlockDigests(volumeId: string, runId: string, segment: number, digests: Uint8Array): Promise<void> {
-    return this.runs.putBlockDigests(volumeId, runId, segment, digests);
+  putBlockDigests(volumeId: string, runId: string, segment: number, digests: Uint8Array, blocks?: DeltaMap): Promise<void> {
+    return this.runs.putBlockDigests(volumeId, runId, segment, digests, blocks);
   }
 
   readBlockDigests(volumeId: string, runId: string): AsyncIterable<SegmentDigests> {
@@ -240,8 +244,12 @@ export class DynamoDbChainStore implements ChainStore {
     return this.runs.readRunMapSegments(volumeId, runId, name, volumeBlocks);
   }
 
-  deleteRunItems(volumeId: string, runId: string): Promise<void> {
-    return this.runs.deleteRunItems(volumeId, runId);
+  readDigestLayerSegment(volumeId: string, runId: string, segment: number, volumeBlocks: number): Promise<DigestLayerSegment | undefined> {
+    return this.runs.readDigestLayerSegment(volumeId, runId, segment, volumeBlocks);
+  }
+
+  deleteRunItems(volumeId: string, runId: string, options?: { readonly keepDigests?: boolean }): Promise<void> {
+    return this.runs.deleteRunItems(volumeId, runId, options);
   }
 
   // ── JobHistory ─────────────────────────────────────────────────────────────────────────

@@ -70,6 +70,8 @@ export const entrySchema = z.object({
   checksum: z.string(),
   /** Bumped when pruning merges a predecessor's map in: the merged shards live under new keys. */
   mapGeneration: z.number().int().positive().optional(),
+  /** The digest manifest's layers: run ids whose DIG# items hold it, own first (pruning appends the pruned entry's). */
+  manifest: z.array(z.string()).optional(),
 });
 
 /** `BAD#<writer>#<segment>`: the bad versions one entry wrote in one segment, and a version for conditional updates. */
@@ -106,11 +108,13 @@ export const digestSchema = z.object({
   chunks: z.number().int().positive(),
   checksum: z.string(),
   bytes: z.instanceof(Uint8Array),
+  /** On chunk 0 when the digests are a manifest layer: the segment's blocks (`encodeSegment`). */
+  blocks: z.instanceof(Uint8Array).optional(),
 });
 
 export const jobRecordSchema = z.object({
   runId: z.string(),
-  job: z.enum(['sync', 'verify', 'restore', 'prune']),
+  job: z.enum(['sync', 'verify', 'restore', 'prune', 'scrub']),
   status: z.enum(['succeeded', 'failed']),
   at: z.string(),
   errorName: z.string().optional(),
@@ -204,5 +208,6 @@ export function toChainEntry(volumeId: string, item: EntryItem, found: ReadonlyM
     suspectBlocks: 0,
     pointInTime: item.pointInTime,
     committedAt: item.committedAt,
+    ...(item.manifest === undefined ? {} : { manifestLayers: item.manifest }),
   };
 }
