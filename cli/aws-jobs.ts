@@ -1,5 +1,5 @@
 /**
- * Jobs as executions of the deployed state machines: find the stack's four machines by their tags,
+ * Jobs as executions of the deployed state machines: find the stack's job machines by their tags,
  * start one (StartExecution, the run id as the execution name), follow it with DescribeExecution
  * until it ends, and hand back its output or the engine's error. The same code runs against AWS
  * and against the local cloud's Step Functions endpoint: there is one job path.
@@ -21,12 +21,12 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { CHAIN_TABLE_TAG_KEY, JOB_TAG_KEY, STACK_TAG_KEY } from '../infra/job-tags';
-import type { JobName } from '../infra/state-machines';
+import { JOB_NAMES, type JobName } from '../infra/job-names';
 import { classifyError, CliError, EXIT_CODES, NotFoundError } from './errors';
 import { formatDuration, formatProgress, type Output } from './output';
 
-/** The jobs, as `infra/state-machines` names them. */
-const JOBS: readonly JobName[] = ['Sync', 'Verify', 'Restore', 'Prune'];
+/** The jobs, as `infra/job-names.ts` names them. */
+const JOBS: readonly JobName[] = JOB_NAMES;
 
 /** The CloudFormation stack `infra/app.ts` deploys (ENGINE_STACK_NAME), unless `--stack` names another. */
 export const DEFAULT_STACK_NAME = 'EbsCdpEngine';
@@ -208,7 +208,7 @@ export interface RunExecutionOptions {
 export interface ExecutionProgress {
   /** The Task state entered last. */
   readonly state?: string;
-  /** Blocks the finished copy or scan items did (CopySegment `blocksWritten`, VerifyScanSegment `scanned`). */
+  /** Blocks the finished copy, scan or scrub items did (CopySegment `blocksWritten`, VerifyScanSegment `scanned`, ScrubSegment `read`). */
   readonly done: number;
   /** Blocks the plan will copy (SyncPlan's or RestorePlan's `blocks`), once planned. */
   readonly total?: number;
@@ -222,7 +222,7 @@ export interface ProgressEvent {
 
 /** Tasks whose output names the blocks a job will copy, and those whose items count done blocks. */
 const PLAN_TASKS = new Set(['SyncPlan', 'RestorePlan']);
-const ITEM_BLOCKS: Readonly<Record<string, string>> = { CopySegment: 'blocksWritten', VerifyScanSegment: 'scanned' };
+const ITEM_BLOCKS: Readonly<Record<string, string>> = { CopySegment: 'blocksWritten', VerifyScanSegment: 'scanned', ScrubSegment: 'read' };
 
 /**
  * Block progress from an execution's history (oldest first): the plan's `blocks` is the total, and

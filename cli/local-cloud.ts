@@ -78,7 +78,7 @@ export interface LocalEndpoints {
   readonly emulator: string;
   readonly dynamoDb: string;
   /**
-   * Step Functions (the four job machines, tagged as the deployed stack's). Absent only in the
+   * Step Functions (the job machines, tagged as the deployed stack's). Absent only in the
    * state file of a local cloud started by an older build.
    */
   readonly stepFunctions?: string;

@@ -6,7 +6,8 @@
  *
  * ```json
  * { "volumes": [{ "volumeId": "vol-0123456789abcdef0" }, { "tag": { "key": "ebs-cdp", "value": "protect" } }],
- *   "syncEveryMinutes": 15, "verifySchedule": "cron(0 3 ? * SUN *)", "retention": { "keepLast": 672 } }
+ *   "syncEveryMinutes": 15, "verifySchedule": "cron(0 3 ? * SUN *)", "retention": { "keepLast": 672 },
+ *   "scrub": { "full": "rate(7 days)", "readBack": "rate(1 hour)" } }
  * ```
  */
 import * as fs from 'node:fs';
@@ -41,6 +42,21 @@ export const DEFAULT_VERIFY_SCHEDULE = 'cron(0 3 ? * SUN *)';
 /** Daily at 04:00 UTC: retention works in whole restore points; pruning more often saves almost nothing. */
 export const DEFAULT_PRUNE_SCHEDULE = 'cron(0 4 * * ? *)';
 
+/**
+ * The full scrub (every retained stored version read back against its digest) once a week:
+ * ARCHITECTURE.md asks for the whole retained lineage at least once per shortest retention tier,
+ * and the default retention keeps a week of points. Damage to a stored version is found within
+ * one full-scrub period, so a longer period is cheaper and finds damage later.
+ */
+export const DEFAULT_SCRUB_FULL_SCHEDULE = 'rate(7 days)';
+
+/**
+ * The read-back of new restore points (only the stored versions committed since the last scrub)
+ * every hour: a bad copy a sync just wrote is found within the hour, and reading only what is
+ * new costs a few reads per changed block a day.
+ */
+export const DEFAULT_SCRUB_READ_BACK_SCHEDULE = 'rate(1 hour)';
+
 /** One week of 15-minute restore points: 7 × 24 × 4. */
 export const DEFAULT_KEEP_LAST = 672;
 
@@ -63,6 +79,37 @@ const volumeId = z.string().regex(/^vol-[0-9a-f]{8,17}$/, 'a volume id like vol-
 
 /** EventBridge Scheduler expressions (`rate(…)` / `cron(…)`); `at(…)` is one-off and makes no protection. */
 const scheduleExpression = z.string().regex(/^(rate|cron)\(.+\)$/, 'an EventBridge Scheduler expression: rate(…) or cron(…)');
+
+/** `rate(<n> minute[s]|hour[s]|day[s])`: a Scheduler rate whose period can be read (the scrub's windows are sized from it). */
+const RATE_EXPRESSION = /^rate\(([1-9]\d*) (minute|minutes|hour|hours|day|days)\)$/;
+const MINUTES_PER_HOUR = 60;
+const MINUTES_PER_DAY = 1_440;
+
+/** A scrub schedule: a Scheduler rate with a readable period, or any `cron(…)`. */
+const scrubScheduleExpression = z.string().refine((expression) => RATE_EXPRESSION.test(expression) || /^cron\(.+\)$/.test(expression), {
+  error: (issue) => `rate(<n> minutes|hours|days) or cron(…), got ${JSON.stringify(issue.input)}`,
+});
+
+/** When the scrub runs (ARCHITECTURE.md "Verify": secondary scrub). */
+const scrubSchedules = z.object({
+  /** Every retained stored version read back: damage at rest is found within one period. */
+  full: scrubScheduleExpression.default(DEFAULT_SCRUB_FULL_SCHEDULE),
+  /** Only the stored versions of points committed since the last scrub: a bad new copy is found within one period. */
+  readBack: scrubScheduleExpression.default(DEFAULT_SCRUB_READ_BACK_SCHEDULE),
+}).strict();
+
+/**
+ * The period of a `rate(…)` expression in minutes; undefined for a `cron(…)` (its gaps may vary).
+ *
+ * @example ratePeriodMinutes('rate(7 days)') === 10_080
+ */
+export function ratePeriodMinutes(expression: string): number | undefined {
+  const match = RATE_EXPRESSION.exec(expression);
+  if (match === null) return undefined;
+  const [, count, unit] = match;
+  const minutesPerUnit = unit.startsWith('day') ? MINUTES_PER_DAY : unit.startsWith('hour') ? MINUTES_PER_HOUR : 1;
+  return Number(count) * minutesPerUnit;
+}
 
 /** An EC2 tag: protect every volume carrying it. */
 const tagSelector = z.object({
@@ -106,6 +153,8 @@ export const protectionConfigSchema = z.object({
   quickVerify: z.boolean().default(false),
   pruneSchedule: scheduleExpression.default(DEFAULT_PRUNE_SCHEDULE),
   retention: retention.default({ keepLast: DEFAULT_KEEP_LAST }),
+  /** The scrub's two schedules (a full read of the retained lineage, and the read-back of new points). */
+  scrub: scrubSchedules.default({ full: DEFAULT_SCRUB_FULL_SCHEDULE, readBack: DEFAULT_SCRUB_READ_BACK_SCHEDULE }),
   /** Alarm when the newest restore point is older than this; two sync intervals when absent. */
   rpoMinutes: z.number().int().positive().optional(),
   /** Region of the secondary lineage; the stack's own when absent. */

@@ -3,10 +3,10 @@
  * Thin on purpose: it wires the constructs grouped by concern (ARCHITECTURE.md, STYLE.md).
  *
  * ```
- *  ChainTable ◄── TaskFunctions (one per task, least-privilege grants) ◄── Jobs (Sync/Verify/Restore/Prune)
+ *  ChainTable ◄── TaskFunctions (one per task, least-privilege grants) ◄── Jobs (Sync/Verify/Restore/Prune/Scrub)
  *                                                                            ▲
  *  Schedules (one per volume and job) ──► Dispatch ── protect + start ───────┘
- *  Alarms (SNS topic, failed executions, sync lag, verify damage) + dashboard
+ *  Alarms (SNS topic, failed executions, sync lag, verify and scrub damage) + dashboard
  * ```
  */
 import { CfnOutput, Stack, Tags, Token, type StackProps } from 'aws-cdk-lib';
@@ -86,7 +86,7 @@ export class EbsCdpStack extends Stack {
     const jobs = jobStateMachines(this, { functions, pollSeconds: props.pollSeconds, logRetention });
     this.stateMachines = jobs.machines;
 
-    // Without volumes there is nothing to schedule (and the local runner's synth stays the four jobs).
+    // Without volumes there is nothing to schedule (and the local runner's synth stays the job machines alone).
     if (config.volumes.length > 0) {
       this.schedules = new Schedules(this, 'Schedules', { config, table: this.table, machines: this.stateMachines.machines, logGroup: jobs.logGroup });
     }
@@ -96,6 +96,7 @@ export class EbsCdpStack extends Stack {
       machines: { ...this.stateMachines.machines, ...(this.schedules === undefined ? {} : { Dispatch: this.schedules.dispatch }) },
       commitLogGroup: log('SyncCommit'),
       verifyLogGroup: log('VerifyFinishScan'),
+      scrubLogGroup: log('ScrubFinish'),
       volumeIds,
       hasTagSelectors: tags.length > 0,
       rpoMinutes: rpoMinutesOf(config),

@@ -5,7 +5,7 @@
  * these tags are. No CDK import here: the CLI reads these keys at startup.
  */
 
-/** `Sync` | `Verify` | `Restore` | `Prune`: which job this machine runs. */
+/** `Sync` | `Verify` | `Restore` | `Prune` | `Scrub` (`job-names.ts`): which job this machine runs. */
 export const JOB_TAG_KEY = 'ebs-cdp:job';
 
 /** The CloudFormation stack the machine belongs to: tells two deployments in one Region apart. */

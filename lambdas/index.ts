@@ -24,6 +24,9 @@ import * as restoreCreateVolume from './restore-create-volume';
 import * as restoreSwap from './restore-swap';
 import * as restoreReport from './restore-report';
 import * as prune from './prune';
+import * as scrubBegin from './scrub-begin';
+import * as scrubSegment from './scrub-segment';
+import * as scrubFinish from './scrub-finish';
 import { TASK_NAMES, taskFileName, type TaskName } from './task-names';
 
 export { TASK_NAMES, type TaskName } from './task-names';
@@ -63,6 +66,9 @@ const MODULES: Readonly<Record<TaskName, TaskModule>> = {
   RestoreSwap: restoreSwap,
   RestoreReport: restoreReport,
   Prune: prune,
+  ScrubBegin: scrubBegin,
+  ScrubSegment: scrubSegment,
+  ScrubFinish: scrubFinish,
 };
 
 /** Every task, by name. */

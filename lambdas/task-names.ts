@@ -22,6 +22,9 @@ export const TASK_NAMES = [
   'RestoreSwap',
   'RestoreReport',
   'Prune',
+  'ScrubBegin',
+  'ScrubSegment',
+  'ScrubFinish',
 ] as const;
 
 export type TaskName = (typeof TASK_NAMES)[number];

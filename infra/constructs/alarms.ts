@@ -10,6 +10,8 @@
  * | BlocksSynced             | its `blocks`                                      | volumeId   |
  * | VerifyClean              | `verify scan finished` with `mismatches = 0`      | volumeId   |
  * | VerifyFoundDamage        | `verify scan finished` with `mismatches > 0`      | volumeId   |
+ * | ScrubClean               | `scrub finished` with `badVersions = 0`           | volumeId   |
+ * | ScrubFoundDamage         | `scrub finished` with `badVersions > 0`           | volumeId   |
  *
  * Each is also published without a dimension, for the alarms over volumes selected by tag
  * (whose ids are not known at synth time).
@@ -32,12 +34,16 @@ export const METRICS = {
   blocksSynced: 'BlocksSynced',
   verifyClean: 'VerifyClean',
   verifyFoundDamage: 'VerifyFoundDamage',
+  scrubClean: 'ScrubClean',
+  scrubFoundDamage: 'ScrubFoundDamage',
 } as const;
 
 /** The log lines the filters match (the engine's messages: keep them in step with shared/engine). */
 const COMMIT_PATTERN = '{ $.message = "restore point committed" }';
 const VERIFY_CLEAN_PATTERN = '{ $.message = "verify scan finished" && $.mismatches = 0 }';
 const VERIFY_DAMAGE_PATTERN = '{ $.message = "verify scan finished" && $.mismatches > 0 }';
+const SCRUB_CLEAN_PATTERN = '{ $.message = "scrub finished" && $.badVersions = 0 }';
+const SCRUB_DAMAGE_PATTERN = '{ $.message = "scrub finished" && $.badVersions > 0 }';
 
 /** CloudWatch evaluates an alarm over at most one day of periods. */
 const MAX_ALARM_WINDOW = Duration.days(1);
@@ -51,12 +57,14 @@ const WIDGET_WIDTH = 12;
 const WIDGET_HEIGHT = 6;
 
 export interface AlarmsProps {
-  /** The machines whose failed, timed-out or aborted executions alert (the four jobs and Dispatch). */
+  /** The machines whose failed, timed-out or aborted executions alert (the jobs and Dispatch). */
   readonly machines: Readonly<Record<string, sfn.IStateMachine>>;
   /** SyncCommit's log group (restore points committed). */
   readonly commitLogGroup: logs.ILogGroup;
   /** VerifyFinishScan's log group (verify outcome). */
   readonly verifyLogGroup: logs.ILogGroup;
+  /** ScrubFinish's log group (scrub outcome). */
+  readonly scrubLogGroup: logs.ILogGroup;
   /** Volumes named by id: one sync-lag and one damage alarm each. */
   readonly volumeIds: readonly string[];
   /** Whether tag selectors exist: then the aggregate sync-lag alarm is added. */
@@ -131,6 +139,15 @@ export class Alarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     }));
 
+    // ── a scrub found bad stored versions (the points holding them are suspect; the next sync repairs the head's) ──
+    this.add(action, this.metric(METRICS.scrubFoundDamage, undefined, Duration.hours(1)).createAlarm(this, 'ScrubFoundDamage', {
+      alarmDescription: 'A scrub read back stored block versions that differ from their digests: the restore points holding them are suspect, and the next sync rewrites those the head holds.',
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }));
+
     this.dashboard = this.buildDashboard(props);
   }
 
@@ -185,6 +202,8 @@ export class Alarms extends Construct {
       { id: 'Blocks', logGroup: props.commitLogGroup, pattern: COMMIT_PATTERN, metricName: METRICS.blocksSynced, metricValue: '$.blocks' },
       { id: 'VerifyClean', logGroup: props.verifyLogGroup, pattern: VERIFY_CLEAN_PATTERN, metricName: METRICS.verifyClean, metricValue: '1' },
       { id: 'VerifyDamage', logGroup: props.verifyLogGroup, pattern: VERIFY_DAMAGE_PATTERN, metricName: METRICS.verifyFoundDamage, metricValue: '1' },
+      { id: 'ScrubClean', logGroup: props.scrubLogGroup, pattern: SCRUB_CLEAN_PATTERN, metricName: METRICS.scrubClean, metricValue: '1' },
+      { id: 'ScrubDamage', logGroup: props.scrubLogGroup, pattern: SCRUB_DAMAGE_PATTERN, metricName: METRICS.scrubFoundDamage, metricValue: '1' },
     ];
     for (const filter of filters) {
       for (const byVolume of [true, false]) {
@@ -225,8 +244,11 @@ export class Alarms extends Construct {
     );
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'Verify outcome (all volumes)',
-        left: [this.metric(METRICS.verifyClean, undefined, hour), this.metric(METRICS.verifyFoundDamage, undefined, hour)],
+        title: 'Verify and scrub outcome (all volumes)',
+        left: [
+          this.metric(METRICS.verifyClean, undefined, hour), this.metric(METRICS.verifyFoundDamage, undefined, hour),
+          this.metric(METRICS.scrubClean, undefined, hour), this.metric(METRICS.scrubFoundDamage, undefined, hour),
+        ],
         width: WIDGET_WIDTH,
         height: WIDGET_HEIGHT,
       }),

@@ -5,6 +5,7 @@
  * | capability      | actions                                              | scoped to                                         |
  * |-----------------|------------------------------------------------------|---------------------------------------------------|
  * | readSnapshots   | ebs:List*Blocks, ebs:GetSnapshotBlock                | snapshots carrying our ownership tag              |
+ * | readSecondary   | ebs:List*Blocks, ebs:GetSnapshotBlock                | the same, in the secondary's Region only (scrub)  |
  * | writeSnapshots  | ebs:StartSnapshot / PutSnapshotBlock / CompleteSnapshot | new snapshots tagged ours at creation; our snapshots |
  * | takeSnapshots   | ec2:CreateSnapshot (+ CreateTags on create)          | the protected volumes; new snapshots tagged ours  |
  * | deleteSnapshots | ec2:DeleteSnapshot                                   | snapshots carrying our ownership tag              |
@@ -15,11 +16,13 @@
  * | describe        | ec2:Describe{Snapshots,Volumes,Instances}            | `*`: EC2 Describe* take no resource (suppressed)  |
  * | kms             | the EBS encryption calls                             | the secondary's key, via EC2/EBS only             |
  * | primaryKms      | the EBS encryption calls                             | the primary-side keys, via the primary's EC2/EBS  |
+ * | secondaryKmsRead| kms:Decrypt, kms:DescribeKey                         | the secondary's key, via the secondary's EC2/EBS  |
  *
  * `kms:CreateGrant` is allowed only with `kms:GrantIsForAWSResource`: EC2 and EBS create grants
  * on the task's behalf (for a volume, a snapshot copy); the task itself never creates one.
  *
- * The chain table is read and written by every task (each holds or checks the volume lease).
+ * The chain table is read and written by every task (each holds or checks the volume lease),
+ * except the tasks of {@link CHAIN_READ_ONLY_TASKS}, which only read it.
  */
 import { Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -32,8 +35,8 @@ import type { TagSelector } from '../config';
 import { acknowledge, nagRendering } from './nag';
 
 export type Capability =
-  | 'readSnapshots' | 'writeSnapshots' | 'takeSnapshots' | 'deleteSnapshots'
-  | 'createVolumes' | 'swapVolumes' | 'describe' | 'kms' | 'primaryKms';
+  | 'readSnapshots' | 'readSecondary' | 'writeSnapshots' | 'takeSnapshots' | 'deleteSnapshots'
+  | 'createVolumes' | 'swapVolumes' | 'describe' | 'kms' | 'primaryKms' | 'secondaryKmsRead';
 
 /**
  * What each task's engine step calls (shared/engine). A sync's begin may recover a crashed run
@@ -43,6 +46,11 @@ export type Capability =
  * the restore's target (a child of `P_now`, so under the primary's key: Restore runs CopySegment
  * and CompleteSnapshot too) or creates the restored volume from it. Taking a snapshot
  * (VerifyBegin) and deleting one need no key. RestoreSwap gets the keys with `swapVolumes`.
+ *
+ * The scrub only reads the secondary lineage: ScrubSegment lists and reads restore-point
+ * snapshots in the secondary's Region (`readSecondary`) and decrypts through EBS there
+ * (`secondaryKmsRead`: it writes nothing, so it needs no data key, re-encryption or grant);
+ * ScrubBegin and ScrubFinish work on the chain table alone.
  */
 export const TASK_CAPABILITIES: Readonly<Record<TaskName, readonly Capability[]>> = {
   SyncBegin: ['describe', 'takeSnapshots', 'readSnapshots', 'deleteSnapshots', 'kms', 'primaryKms'],
@@ -63,12 +71,24 @@ export const TASK_CAPABILITIES: Readonly<Record<TaskName, readonly Capability[]>
   RestoreSwap: ['describe', 'swapVolumes'],
   RestoreReport: ['describe', 'readSnapshots', 'primaryKms'],
   Prune: ['describe', 'deleteSnapshots'],
+  ScrubBegin: [],
+  ScrubSegment: ['readSecondary', 'secondaryKmsRead'],
+  ScrubFinish: [],
 };
+
+/** Tasks that only read the chain table: ScrubBegin lists the points and segments to read, and writes nothing. */
+export const CHAIN_READ_ONLY_TASKS: ReadonlySet<TaskName> = new Set<TaskName>(['ScrubBegin']);
 
 /** What EC2 and the EBS direct APIs call with the key of an encrypted lineage on the caller's behalf. */
 export const KMS_KEY_USE_ACTIONS = [
   'kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom', 'kms:ReEncryptTo',
 ] as const;
+
+/** What reading an encrypted snapshot's blocks through the EBS direct APIs needs of its key: EBS decrypts on the caller's behalf. */
+export const KMS_READ_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'] as const;
+
+/** The EBS direct API reads: list a snapshot's blocks, list the blocks two snapshots differ in, read one block. */
+export const EBS_READ_ACTIONS = ['ebs:ListSnapshotBlocks', 'ebs:ListChangedBlocks', 'ebs:GetSnapshotBlock'] as const;
 
 /** EC2 creates a grant for a volume made from, or attached with, an encrypted snapshot or volume. */
 export const KMS_GRANT_ACTION = 'kms:CreateGrant';
@@ -108,13 +128,12 @@ export function capabilityStatements(scope: Construct, capability: Capability, p
   // Snapshot ARNs carry no account (arn:aws:ec2:region::snapshot/id).
   const snapshots = regions.map((region) => arn(region, 'snapshot/*', ''));
   const primarySnapshots = [arn(props.primaryRegion, 'snapshot/*', '')];
+  const secondarySnapshots = [arn(props.secondaryRegion, 'snapshot/*', '')];
   switch (capability) {
     case 'readSnapshots':
-      return [new iam.PolicyStatement({
-        actions: ['ebs:ListSnapshotBlocks', 'ebs:ListChangedBlocks', 'ebs:GetSnapshotBlock'],
-        resources: snapshots,
-        conditions: OWNED_RESOURCE,
-      })];
+      return [new iam.PolicyStatement({ actions: [...EBS_READ_ACTIONS], resources: snapshots, conditions: OWNED_RESOURCE })];
+    case 'readSecondary':
+      return [new iam.PolicyStatement({ actions: [...EBS_READ_ACTIONS], resources: secondarySnapshots, conditions: OWNED_RESOURCE })];
     case 'writeSnapshots':
       return [
         new iam.PolicyStatement({ actions: ['ebs:StartSnapshot'], resources: snapshots, conditions: OWNED_REQUEST }),
@@ -175,6 +194,8 @@ export function capabilityStatements(scope: Construct, capability: Capability, p
     case 'primaryKms':
       // The primary's snapshots and the restore's target and volume live in the primary's Region only.
       return keyStatements(props.primaryKmsKeyArns ?? [], [props.primaryRegion]);
+    case 'secondaryKmsRead':
+      return readKeyStatements(props.kmsKeyArn === undefined ? [] : [props.kmsKeyArn], [props.secondaryRegion]);
   }
 }
 
@@ -186,7 +207,7 @@ export function capabilityStatements(scope: Construct, capability: Capability, p
 export function keyStatements(keys: readonly string[], regions: readonly string[]): iam.PolicyStatement[] {
   const resources = [...new Set(keys)];
   if (resources.length === 0) return [];
-  const viaService = { 'kms:ViaService': regions.flatMap((region) => [`ec2.${region}.amazonaws.com`, `ebs.${region}.amazonaws.com`]) };
+  const viaService = viaServiceOf(regions);
   return [
     new iam.PolicyStatement({ actions: [...KMS_KEY_USE_ACTIONS], resources, conditions: { StringLike: viaService } }),
     new iam.PolicyStatement({
@@ -195,6 +216,21 @@ export function keyStatements(keys: readonly string[], regions: readonly string[
       conditions: { StringLike: viaService, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
     }),
   ];
+}
+
+/**
+ * The key statement for reading blocks of snapshots encrypted with `keys`: decrypt (and describe
+ * the key) only through EC2 and the EBS direct APIs of `regions`. None when there is no key.
+ */
+export function readKeyStatements(keys: readonly string[], regions: readonly string[]): iam.PolicyStatement[] {
+  const resources = [...new Set(keys)];
+  if (resources.length === 0) return [];
+  return [new iam.PolicyStatement({ actions: [...KMS_READ_ACTIONS], resources, conditions: { StringLike: viaServiceOf(regions) } })];
+}
+
+/** `kms:ViaService` of EC2 and the EBS direct APIs in `regions`. */
+function viaServiceOf(regions: readonly string[]): Record<string, string[]> {
+  return { 'kms:ViaService': regions.flatMap((region) => [`ec2.${region}.amazonaws.com`, `ebs.${region}.amazonaws.com`]) };
 }
 
 /**
@@ -235,7 +271,8 @@ function swapStatements(props: Omit<TaskPermissionsProps, 'table' | 'functions'>
 export function grantTaskPermissions(scope: Construct, props: TaskPermissionsProps): void {
   for (const [taskName, capabilities] of Object.entries(TASK_CAPABILITIES) as Array<[TaskName, readonly Capability[]]>) {
     const fn = props.functions[taskName];
-    props.table.grantReadWriteData(fn);
+    if (CHAIN_READ_ONLY_TASKS.has(taskName)) props.table.grantReadData(fn);
+    else props.table.grantReadWriteData(fn);
     const wildcards = new Set<string>();
     for (const capability of capabilities) {
       for (const statement of capabilityStatements(scope, capability, props)) {

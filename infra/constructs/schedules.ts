@@ -8,6 +8,10 @@
  *                                 ProtectVolume (META: config, size if new) ─► StartExecution(Sync, { volumeId })
  * ```
  *
+ * Per volume (or selector) there are five schedules: Sync, Verify, Prune, and two of the Scrub
+ * (`Scrub-…`: the full scrub, `scope: all`; `ScrubReadBack-…`: the read-back of new points,
+ * `scope: new`).
+ *
  * Dispatch is what turns "names the volumes" into protected volumes: it writes each volume's
  * protection config into its chain META (creating META on first sight, so the first sync finds
  * the volume protected) and resolves tag selectors to the volumes carrying the tag at that
@@ -33,11 +37,12 @@ import { IN_PLACE_RESTORE_TAG } from '../../shared/core/tags';
 import type { JobName } from '../state-machines';
 import { acknowledge, nagRendering } from './nag';
 import { acknowledgeStateMachineRole } from './state-machines';
-import { engineVolumeConfig, splitSelectors, type ProtectionConfig, type TagSelector } from '../config';
+import type { ScrubScope } from '../../shared/engine/scrub';
+import { engineVolumeConfig, ratePeriodMinutes, splitSelectors, type ProtectionConfig, type TagSelector } from '../config';
 
 /** The jobs a schedule starts (Restore is started by a person). */
 export type ScheduledJob = Exclude<JobName, 'Restore'>;
-export const SCHEDULED_JOBS: readonly ScheduledJob[] = ['Sync', 'Verify', 'Prune'];
+export const SCHEDULED_JOBS: readonly ScheduledJob[] = ['Sync', 'Verify', 'Prune', 'Scrub'];
 
 /**
  * Volumes dispatched at once. StartExecution is cheap, but every started sync lists changed
@@ -60,6 +65,17 @@ const SYNC_WINDOW_FRACTION = 3;
 /** Verify and prune run rarely and long: an hour of flex spreads the account's weekly scans. */
 const LONG_JOB_WINDOW = Duration.hours(1);
 
+/**
+ * The read-back runs often and reads little: a window of a quarter of its period, at most 15
+ * minutes, spreads the volumes' read-backs without letting one slip past the next.
+ */
+const READ_BACK_WINDOW_MAX = Duration.minutes(15);
+/** A window of a quarter of the period (the read-back's, and a full scrub scheduled unusually often). */
+const WINDOW_FRACTION_OF_PERIOD = 4;
+
+/** A read-back trigger is superseded by the next one (which reads everything new since): an hour of retries is plenty. */
+const READ_BACK_MAX_EVENT_AGE = Duration.hours(1);
+
 /** A sync trigger that could not be delivered is superseded by the next one: retry twice, then drop it. */
 const SYNC_RETRY_ATTEMPTS = 2;
 /** Verify and prune triggers come once a day or a week: retry them for six hours before giving up. */
@@ -73,6 +89,56 @@ export interface DispatchInput {
   readonly filters: ReadonlyArray<{ Name: string; Values: string[] }>;
   /** Verify only: compare only the dirty regions. */
   readonly quick: boolean;
+  /** Scrub only: `all` reads every retained stored version, `new` those committed since the last scrub. */
+  readonly scope: ScrubScope;
+}
+
+/** One schedule of a volume (or selector): which job it starts, how, and when. */
+export interface ScheduledRun {
+  /** The schedule's construct id stem (`Sync`, …, `Scrub`, `ScrubReadBack`): `<id>-<volume or tagN>`. */
+  readonly id: string;
+  readonly job: ScheduledJob;
+  readonly scope: ScrubScope;
+  readonly expression: string;
+  readonly window: Duration;
+  readonly retryAttempts: number;
+  readonly maxEventAge: Duration;
+}
+
+/**
+ * The schedules each protected volume (or tag selector) gets, from the config. The first three
+ * keep the construct ids they have always had, so a deploy of this version replaces none of them.
+ */
+export function scheduledRuns(config: ProtectionConfig): ScheduledRun[] {
+  const long = { retryAttempts: LONG_JOB_RETRY_ATTEMPTS, maxEventAge: LONG_JOB_MAX_EVENT_AGE, scope: 'all' as const };
+  const readBackPeriod = ratePeriodMinutes(config.scrub.readBack);
+  return [
+    {
+      id: 'Sync', job: 'Sync', scope: 'all', expression: `rate(${config.syncEveryMinutes} minutes)`, window: syncWindow(config.syncEveryMinutes),
+      retryAttempts: SYNC_RETRY_ATTEMPTS, maxEventAge: Duration.minutes(config.syncEveryMinutes),
+    },
+    { id: 'Verify', job: 'Verify', expression: config.verifySchedule, window: LONG_JOB_WINDOW, ...long },
+    { id: 'Prune', job: 'Prune', expression: config.pruneSchedule, window: LONG_JOB_WINDOW, ...long },
+    { id: 'Scrub', job: 'Scrub', expression: config.scrub.full, window: windowWithin(config.scrub.full, LONG_JOB_WINDOW), ...long },
+    {
+      id: 'ScrubReadBack', job: 'Scrub', scope: 'new', expression: config.scrub.readBack, window: windowWithin(config.scrub.readBack, READ_BACK_WINDOW_MAX),
+      retryAttempts: SYNC_RETRY_ATTEMPTS,
+      maxEventAge: readBackPeriod === undefined ? READ_BACK_MAX_EVENT_AGE : Duration.minutes(Math.min(readBackPeriod, READ_BACK_MAX_EVENT_AGE.toMinutes())),
+    },
+  ];
+}
+
+/** A sync's flexible window: a third of the interval, from one to five minutes. */
+function syncWindow(syncEveryMinutes: number): Duration {
+  const fraction = Math.floor(syncEveryMinutes / SYNC_WINDOW_FRACTION);
+  return Duration.minutes(Math.max(1, Math.min(fraction, SYNC_WINDOW_MAX.toMinutes())));
+}
+
+/** `max`, or a quarter of a `rate(…)`'s period when that is shorter (at least a minute); `max` for a `cron(…)`. */
+function windowWithin(expression: string, max: Duration): Duration {
+  const period = ratePeriodMinutes(expression);
+  if (period === undefined) return max;
+  return Duration.minutes(Math.max(1, Math.min(Math.floor(period / WINDOW_FRACTION_OF_PERIOD), max.toMinutes())));
 }
 
 export interface SchedulesProps {
@@ -101,6 +167,17 @@ function attributeOf(value: unknown): tasks.DynamoAttributeValue {
   return tasks.DynamoAttributeValue.fromNull(true);
 }
 
+/** The input Dispatch starts `job` with: the volume, and what only Verify (`quick`) or Scrub (`scope`) reads. */
+function jobInput(job: ScheduledJob): Record<string, unknown> {
+  const volumeId = sfn.JsonPath.stringAt('$.volumeId');
+  switch (job) {
+    case 'Verify': return { volumeId, quick: sfn.JsonPath.objectAt('$.quick') };
+    case 'Scrub': return { volumeId, scope: sfn.JsonPath.stringAt('$.scope') };
+    case 'Sync':
+    case 'Prune': return { volumeId };
+  }
+}
+
 /** The Dispatch state machine and the schedules that start it. */
 export class Schedules extends Construct {
   readonly dispatch: sfn.StateMachine;
@@ -115,35 +192,25 @@ export class Schedules extends Construct {
       ...volumeIds.map((volumeId) => ({ name: volumeId, selector: { volumeId } })),
       ...tags.map((tag, index) => ({ name: `tag${index}`, selector: { tag } })),
     ];
+    const runs = scheduledRuns(config);
     for (const { name, selector } of selectors) {
-      for (const job of SCHEDULED_JOBS) {
-        const input: DispatchInput = { job, filters: volumeFilters(selector), quick: job === 'Verify' && config.quickVerify };
-        this.schedules.push(new scheduler.Schedule(this, `${job}-${name}`, {
-          description: `ebs-cdp ${job} of ${'volumeId' in selector ? selector.volumeId : `volumes tagged ${selector.tag.key}=${selector.tag.value}`}`,
-          schedule: this.expressionOf(job, config),
-          timeWindow: scheduler.TimeWindow.flexible(this.windowOf(job, config)),
+      for (const run of runs) {
+        const input: DispatchInput = { job: run.job, filters: volumeFilters(selector), quick: run.job === 'Verify' && config.quickVerify, scope: run.scope };
+        const what = run.id === 'ScrubReadBack' ? 'Scrub read-back' : run.job;
+        this.schedules.push(new scheduler.Schedule(this, `${run.id}-${name}`, {
+          description: `ebs-cdp ${what} of ${'volumeId' in selector ? selector.volumeId : `volumes tagged ${selector.tag.key}=${selector.tag.value}`}`,
+          schedule: run.job === 'Sync'
+            ? scheduler.ScheduleExpression.rate(Duration.minutes(config.syncEveryMinutes))
+            : scheduler.ScheduleExpression.expression(run.expression),
+          timeWindow: scheduler.TimeWindow.flexible(run.window),
           target: new targets.StepFunctionsStartExecution(this.dispatch, {
             input: scheduler.ScheduleTargetInput.fromObject(input),
-            retryAttempts: job === 'Sync' ? SYNC_RETRY_ATTEMPTS : LONG_JOB_RETRY_ATTEMPTS,
-            maxEventAge: job === 'Sync' ? Duration.minutes(config.syncEveryMinutes) : LONG_JOB_MAX_EVENT_AGE,
+            retryAttempts: run.retryAttempts,
+            maxEventAge: run.maxEventAge,
           }),
         }));
       }
     }
-  }
-
-  private expressionOf(job: ScheduledJob, config: ProtectionConfig): scheduler.ScheduleExpression {
-    switch (job) {
-      case 'Sync': return scheduler.ScheduleExpression.rate(Duration.minutes(config.syncEveryMinutes));
-      case 'Verify': return scheduler.ScheduleExpression.expression(config.verifySchedule);
-      case 'Prune': return scheduler.ScheduleExpression.expression(config.pruneSchedule);
-    }
-  }
-
-  private windowOf(job: ScheduledJob, config: ProtectionConfig): Duration {
-    if (job !== 'Sync') return LONG_JOB_WINDOW;
-    const fraction = Math.floor(config.syncEveryMinutes / SYNC_WINDOW_FRACTION);
-    return Duration.minutes(Math.max(1, Math.min(fraction, SYNC_WINDOW_MAX.toMinutes())));
   }
 
   private dispatchMachine(props: SchedulesProps): sfn.StateMachine {
@@ -184,9 +251,7 @@ export class Schedules extends Construct {
 
     const start = (job: ScheduledJob): tasks.StepFunctionsStartExecution => new tasks.StepFunctionsStartExecution(this, `Start${job}`, {
       stateMachine: props.machines[job],
-      input: sfn.TaskInput.fromObject(job === 'Verify'
-        ? { volumeId: sfn.JsonPath.stringAt('$.volumeId'), quick: sfn.JsonPath.objectAt('$.quick') }
-        : { volumeId: sfn.JsonPath.stringAt('$.volumeId') }),
+      input: sfn.TaskInput.fromObject(jobInput(job)),
       // Fire and forget: each job's own alarms watch its executions.
       integrationPattern: sfn.IntegrationPattern.REQUEST_RESPONSE,
       resultSelector: { 'executionArn.$': '$.ExecutionArn' },
@@ -201,6 +266,7 @@ export class Schedules extends Construct {
       itemSelector: {
         job: sfn.JsonPath.stringAt('$.job'),
         quick: sfn.JsonPath.objectAt('$.quick'),
+        scope: sfn.JsonPath.stringAt('$.scope'),
         volumeId: sfn.JsonPath.stringAt('$$.Map.Item.Value.VolumeId'),
         volumeSize: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$$.Map.Item.Value.Size')),
         ...(props.config.allowInPlaceRestore ? { attachments: sfn.JsonPath.objectAt('$$.Map.Item.Value.Attachments') } : {}),

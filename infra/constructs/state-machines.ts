@@ -1,5 +1,5 @@
 /**
- * The four job state machines (Sync, Verify, Restore, Prune; definitions in
+ * The job state machines (Sync, Verify, Restore, Prune, Scrub; definitions in
  * `infra/state-machines/`) as deployed: Standard type, execution logging of every state with
  * its data, X-Ray tracing. Their construct id stays `Jobs`, directly under the stack, because
  * the local runner finds each machine by its logical id (`JobsSync…`).

@@ -31,7 +31,7 @@ export const METRICS_NAMESPACE = 'EbsCdp';
  * The tasks that move blocks (a whole segment per invocation): 64 block workers × two 512 KiB
  * buffers = 64 MiB of buffers, and Lambda gives CPU and network in proportion to memory.
  */
-const BLOCK_MOVING_TASKS: ReadonlySet<TaskName> = new Set<TaskName>(['CopySegment', 'VerifyScanSegment']);
+const BLOCK_MOVING_TASKS: ReadonlySet<TaskName> = new Set<TaskName>(['CopySegment', 'VerifyScanSegment', 'ScrubSegment']);
 /** One full vCPU: hashing every block read and written is CPU-bound. */
 const BLOCK_MOVING_MEMORY_MB = 1_769;
 /** Planning and bookkeeping tasks hold a segment's delta map (≤ 8 KiB) at a time: the default is plenty. */

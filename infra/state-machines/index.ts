@@ -1,5 +1,5 @@
 /**
- * The four state machines of the engine (Sync, Verify, Restore, Prune) over one set of task
+ * The five state machines of the engine (Sync, Verify, Restore, Prune, Scrub) over one set of task
  * functions. Each definition lives in its own construct scope: state names are construct ids,
  * and Sync and Verify's fix-up share theirs (`SyncBegin`, `CopySegment`, …).
  */
@@ -8,16 +8,18 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { TaskName } from '../../lambdas/task-names';
+import { JOB_NAMES } from '../job-names';
 import type { JobBuilderProps, JobName } from './job-builder';
 import { pruneDefinition } from './prune-state-machine';
 import { restoreDefinition } from './restore-state-machine';
+import { scrubDefinition } from './scrub-state-machine';
 import { syncDefinition } from './sync-state-machine';
 import { verifyDefinition } from './verify-state-machine';
 
 export { SEGMENT_MAX_CONCURRENCY, TRANSIENT_ERRORS, type JobName } from './job-builder';
 
 /** Every job's machine, by name: the names the runner and the CLI use. */
-export const JOB_NAMES: readonly JobName[] = ['Sync', 'Verify', 'Restore', 'Prune'];
+export { JOB_NAMES };
 
 /**
  * An execution runs at most a day: a verify of a large volume reads both sides of every
@@ -44,9 +46,10 @@ const DEFINITIONS: Readonly<Record<JobName, Definition>> = {
   Verify: verifyDefinition,
   Restore: restoreDefinition,
   Prune: pruneDefinition,
+  Scrub: scrubDefinition,
 };
 
-/** The four state machines; `machines.Sync` etc. for wiring schedules, alarms and permissions. */
+/** The job state machines; `machines.Sync` etc. for wiring schedules, alarms and permissions. */
 export class EngineStateMachines extends Construct {
   readonly machines: Readonly<Record<JobName, sfn.StateMachine>>;
 

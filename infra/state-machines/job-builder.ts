@@ -24,8 +24,10 @@ import {
   SnapshotLimitError,
   SnapshotWaitTimeoutError,
   ThrottledError,
+  VolumeBusyError,
 } from '../../shared/core/ports/errors';
 import { WaitTimeoutError } from '../../shared/engine/errors';
+import type { JobName } from '../job-names';
 
 /**
  * Segments in flight at once (every Map's MaxConcurrency). All items of one Map read one source
@@ -68,6 +70,18 @@ const RETRY_MAX_ATTEMPTS = 6;
 /** Caps the doubling so a long throttle is probed once a minute, not once every few minutes. */
 const RETRY_MAX_DELAY = Duration.seconds(60);
 
+/** First look after 10 s, doubling up to a minute: a sync's commit is minutes away at most. */
+const LEASE_RETRY_INTERVAL = Duration.seconds(10);
+const LEASE_RETRY_BACKOFF_RATE = 2;
+const LEASE_RETRY_MAX_DELAY = Duration.seconds(60);
+
+/**
+ * 10 + 20 + 40 + 12 × 60 s ≈ 13 minutes: longer than a sync usually holds its lease, and than the
+ * five-minute expiry of a dead one's (DEFAULT_LEASE_TTL_MS), so only a long live sync makes the
+ * waiting task fail busy.
+ */
+const LEASE_RETRY_MAX_ATTEMPTS = 15;
+
 /**
  * A task runs at most this long before Step Functions raises `States.Timeout` (then retried).
  * Lambda's own maximum: a longer wait means the invocation was lost.
@@ -89,8 +103,7 @@ const WHOLE_STATE = '$';
 /** Where a caught error lands in the state (`{ Error, Cause }`), for JobFailed and the Fail state. */
 export const ERROR_PATH = '$.error';
 
-/** Which job a machine runs; JobFailed records it with the failure. */
-export type JobName = 'Sync' | 'Verify' | 'Restore' | 'Prune';
+export type { JobName } from '../job-names';
 
 export interface JobBuilderProps {
   readonly job: JobName;
@@ -206,6 +219,23 @@ export class JobBuilder {
     return state;
   }
 
+  /**
+   * Adds a Retry on {@link VolumeBusyError} (after the transient one): for a task that takes the
+   * volume lease at the end of a long read (VerifyFinishScan, ScrubFinish). A sync holding the
+   * lease commits within minutes, so the task waits for it (≈13 minutes, beyond a dead lease's
+   * five-minute expiry) instead of failing a scan that may have taken hours.
+   */
+  retryWhileBusy(state: tasks.LambdaInvoke): void {
+    state.addRetry({
+      errors: [VolumeBusyError.errorName],
+      interval: LEASE_RETRY_INTERVAL,
+      backoffRate: LEASE_RETRY_BACKOFF_RATE,
+      maxAttempts: LEASE_RETRY_MAX_ATTEMPTS,
+      maxDelay: LEASE_RETRY_MAX_DELAY,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+  }
+
   /** Sends every error of `state` to the failure tail, the error kept at {@link ERROR_PATH}. */
   catchInto(state: sfn.TaskStateBase | sfn.Map | sfn.Parallel): void {
     state.addCatch(this.failed, { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH });
@@ -298,9 +328,10 @@ export class JobBuilder {
   }
 
   /**
-   * Fans `itemTask` out over the segment numbers at `itemsPath`, {@link SEGMENT_MAX_CONCURRENCY}
-   * at a time, each item's input built by `itemSelector` (`$$.Map.Item.Value` is the segment).
-   * The item task retries on its own; the Map catches into the failure tail.
+   * Fans `itemTask` out over the items at `itemsPath` (segment numbers, or `{ seq, segment }`
+   * objects for the scrub), {@link SEGMENT_MAX_CONCURRENCY} at a time, each item's input built by
+   * `itemSelector` ({@link JobBuilder.mapItem} is a segment number, {@link JobBuilder.mapItemField}
+   * a field of an object item). The item task retries on its own; the Map catches into the failure tail.
    */
   segmentMap(
     stateName: string,
@@ -322,4 +353,9 @@ export class JobBuilder {
 
   /** The item of a segment Map: the segment number. */
   static readonly mapItem = sfn.JsonPath.numberAt('$$.Map.Item.Value');
+
+  /** A numeric field of a Map's object item (`seq`, `segment` of a scrub item). */
+  static mapItemField(field: string): number {
+    return sfn.JsonPath.numberAt(`$$.Map.Item.Value.${field}`);
+  }
 }

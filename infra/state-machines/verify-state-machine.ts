@@ -10,26 +10,10 @@
  * The scan needs no lease (it reads immutable snapshots only); `VerifyFinishScan` takes the lease
  * to mark suspects and, on `repair`, keeps it for the fix-up, which presents its fencing token.
  */
-import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { JobBuilder, type JobBuilderProps } from './job-builder';
-import { VolumeBusyError } from '../../shared/core/ports/errors';
 import { syncPipeline } from './sync-pipeline';
-
-/** The chain store's error when another run holds the volume lease. */
-const VOLUME_BUSY_ERROR = VolumeBusyError.errorName;
-
-/** First look after 10 s, doubling up to a minute: a sync's commit is minutes away at most. */
-const LEASE_RETRY_INTERVAL = Duration.seconds(10);
-const LEASE_RETRY_BACKOFF_RATE = 2;
-const LEASE_RETRY_MAX_DELAY = Duration.seconds(60);
-
-/**
- * 10 + 20 + 40 + 12 × 60 s ≈ 13 minutes: longer than a sync usually holds its lease, and than the
- * five-minute expiry of a dead one's (DEFAULT_LEASE_TTL_MS), so only a long live sync makes the verify fail busy.
- */
-const LEASE_RETRY_MAX_ATTEMPTS = 15;
 
 /** Builds the Verify machine's definition. */
 export function verifyDefinition(scope: Construct, props: Omit<JobBuilderProps, 'job'>): sfn.IChainable {
@@ -48,14 +32,7 @@ export function verifyDefinition(scope: Construct, props: Omit<JobBuilderProps, 
   const finish = job.lambda('VerifyFinishScan', 'VerifyFinishScan', { volumeId, runId }, { resultPath: '$.finish' });
   // It takes the volume lease at T1; a sync holding it commits within minutes, so wait for it
   // instead of failing a scan that may have taken hours.
-  finish.addRetry({
-    errors: [VOLUME_BUSY_ERROR],
-    interval: LEASE_RETRY_INTERVAL,
-    backoffRate: LEASE_RETRY_BACKOFF_RATE,
-    maxAttempts: LEASE_RETRY_MAX_ATTEMPTS,
-    maxDelay: LEASE_RETRY_MAX_DELAY,
-    jitterStrategy: sfn.JitterType.FULL,
-  });
+  job.retryWhileBusy(finish);
   finish.next(
     new sfn.Choice(scope, 'VerifyOutcome')
       .when(sfn.Condition.stringEquals('$.finish.outcome', 'repair'), fixup)

@@ -9,7 +9,7 @@
  * | `driveVerify`  | `infra/state-machines/verify-state-machine.ts` |
  * | `driveRestore` | `infra/state-machines/restore-state-machine.ts`|
  * | `drivePrune`   | `infra/state-machines/prune-state-machine.ts`  |
- * | `driveScrub`   | the Scrub machine (to come in `infra/`)         |
+ * | `driveScrub`   | `infra/state-machines/scrub-state-machine.ts`  |
  */
 export { InjectedCrashError, SyncLoopError } from './errors';
 export { DRIVER_MAX_POLLS, DRIVER_POLL_INTERVAL_MS, mapItems, nextRunId, type DriveOptions, type JobPhases, type StepCrash } from './job';

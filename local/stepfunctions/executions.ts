@@ -1,5 +1,5 @@
 /**
- * The executions of the local Step Functions endpoint: the four job machines, each execution's
+ * The executions of the local Step Functions endpoint: the job machines, each execution's
  * status, input, output or error, and a minimal history (started, each Task state entered, the
  * end). An execution runs in process through a {@link RunExecution} (the state-machine runner
  * against the local cloud's engine context) while the caller polls, exactly as on AWS.
@@ -12,12 +12,12 @@
  * ```
  */
 import { JOB_TAG_KEY, STACK_TAG_KEY, CHAIN_TABLE_TAG_KEY } from '../../infra/job-tags';
-import type { JobName } from '../../infra/state-machines';
+import { JOB_NAMES, type JobName } from '../../infra/job-names';
 import { EbsCdpError } from '../../shared/core/errors';
 import { StepFunctionsApiError } from './errors';
 
-/** The jobs, as `infra/state-machines` names them (a type import there: no CDK at runtime). */
-const JOBS: readonly JobName[] = ['Sync', 'Verify', 'Restore', 'Prune'];
+/** The jobs, as `infra/job-names.ts` names them (no CDK there: nothing to load at runtime). */
+const JOBS: readonly JobName[] = JOB_NAMES;
 
 /** How one execution ended, as the runner reports it. */
 export interface ExecutionEnd {

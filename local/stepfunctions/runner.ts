@@ -21,7 +21,7 @@ import { TASKS, type TaskName } from '../../lambdas';
 import { createTaskHandler } from '../../lambdas/middleware';
 import { TASK_NAMES } from '../../lambdas/task-names';
 import type * as EbsCdpStackModule from '../../infra/ebs-cdp-stack';
-import type { JobName } from '../../infra/state-machines';
+import { JOB_NAMES, type JobName } from '../../infra/job-names';
 import { EbsCdpError } from '../../shared/core/errors';
 import type { EngineContext } from '../../shared/engine/context';
 import { InjectedCrashError } from '../drivers/errors';
@@ -124,7 +124,7 @@ function forEachState(container: StatesContainer, visit: (name: string, state: R
 }
 
 /**
- * Extracts the four machines' definitions from a synthesized template, resolving function ARNs
+ * Extracts the job machines' definitions from a synthesized template, resolving function ARNs
  * and mapping every Task state to its task through the functions' `ebs-cdp:task` metadata.
  */
 export function definitionsFromTemplate(template: { Resources: Record<string, TemplateResource> }): Record<JobName, LocalDefinition> {
@@ -157,15 +157,17 @@ export function definitionsFromTemplate(template: { Resources: Record<string, Te
     });
     definitions[name] = { name, definition, taskStates, waitStates, retryStates };
   }
-  for (const name of ['Sync', 'Verify', 'Restore', 'Prune'] as const) {
+  for (const name of JOB_NAMES) {
     if (definitions[name] === undefined) throw new RunnerDefinitionError(`the template has no ${name} state machine`);
   }
   return definitions as Record<JobName, LocalDefinition>;
 }
 
 /** `JobsSync3F29567E` → `Sync`: CDK's logical ids start with the construct path (`Jobs` / `<name>`). */
+const JOB_MACHINE_LOGICAL_ID = new RegExp(`^Jobs(${JOB_NAMES.join('|')})[0-9A-F]{8}$`);
+
 function jobNameOf(logicalId: string): JobName {
-  const match = /^Jobs(Sync|Verify|Restore|Prune)[0-9A-F]{8}$/.exec(logicalId);
+  const match = JOB_MACHINE_LOGICAL_ID.exec(logicalId);
   if (match === null) throw new RunnerDefinitionError(`unexpected state machine ${logicalId}`);
   return match[1] as JobName;
 }
@@ -292,7 +294,7 @@ function readCachedDefinitions(dir: string, key: string): Record<JobName, LocalD
   for (const cached of file.definitions) {
     definitions[cached.name] = { ...cached, taskStates: new Map(cached.taskStates) };
   }
-  for (const name of ['Sync', 'Verify', 'Restore', 'Prune'] as const) {
+  for (const name of JOB_NAMES) {
     if (definitions[name]?.definition.States === undefined) return undefined;
   }
   return definitions as Record<JobName, LocalDefinition>;

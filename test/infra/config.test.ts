@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  DEFAULT_KEEP_LAST, DEFAULT_SYNC_EVERY_MINUTES, DEFAULT_VERIFY_SCHEDULE, engineVolumeConfig, loadProtectionConfig,
-  parseProtectionConfig, ProtectionConfigFileError, rpoMinutesOf, splitSelectors,
+  DEFAULT_KEEP_LAST, DEFAULT_SCRUB_FULL_SCHEDULE, DEFAULT_SCRUB_READ_BACK_SCHEDULE, DEFAULT_SYNC_EVERY_MINUTES, DEFAULT_VERIFY_SCHEDULE,
+  engineVolumeConfig, loadProtectionConfig, parseProtectionConfig, ProtectionConfigFileError, ratePeriodMinutes, rpoMinutesOf, splitSelectors,
 } from '../../infra/config';
 import { retentionConfigSchema, syncProtectionConfigSchema } from '../../shared/engine/sync/schemas';
 
@@ -68,6 +68,38 @@ describe('ProtectionConfig', () => {
       expect(parse).toThrow(ProtectionConfigFileError);
       expect(parse).toThrow('prod.json: the protection config is invalid (primaryKmsKeyArns.1: a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got "alias/aws/ebs")');
       expect(() => parseProtectionConfig({ primaryKmsKeyArns: good }, 'test')).toThrow(/primaryKmsKeyArns: .*expected array/);
+    });
+
+    it('schedules a weekly full scrub and an hourly read-back by default, each overridable alone', () => {
+      // Act
+      const defaults = parseProtectionConfig({}, 'test');
+      const monthly = parseProtectionConfig({ scrub: { full: 'rate(30 days)' } }, 'test');
+      const cron = parseProtectionConfig({ scrub: { full: 'cron(0 5 1 * ? *)', readBack: 'rate(30 minutes)' } }, 'test');
+
+      // Assess
+      expect(defaults.scrub).toEqual({ full: 'rate(7 days)', readBack: 'rate(1 hour)' });
+      expect([DEFAULT_SCRUB_FULL_SCHEDULE, DEFAULT_SCRUB_READ_BACK_SCHEDULE]).toEqual(['rate(7 days)', 'rate(1 hour)']);
+      expect(monthly.scrub).toEqual({ full: 'rate(30 days)', readBack: DEFAULT_SCRUB_READ_BACK_SCHEDULE });
+      expect(cron.scrub).toEqual({ full: 'cron(0 5 1 * ? *)', readBack: 'rate(30 minutes)' });
+    });
+
+    it('refuses a scrub schedule that is no rate of minutes, hours or days nor a cron, naming it and its value', () => {
+      // Act
+      const parse = (scrub: unknown) => (): unknown => parseProtectionConfig({ scrub }, 'prod.json');
+
+      // Assess
+      expect(parse({ full: 'rate(1 month)' })).toThrow('prod.json: the protection config is invalid (scrub.full: rate(<n> minutes|hours|days) or cron(…), got "rate(1 month)")');
+      expect(parse({ readBack: 'rate(0 hours)' })).toThrow(/scrub\.readBack: rate\(<n> minutes\|hours\|days\) or cron\(…\), got "rate\(0 hours\)"/);
+      expect(parse({ readBack: 'at(2026-01-01T00:00:00)' })).toThrow(/scrub\.readBack/);
+      expect(parse({ fullSchedule: 'rate(7 days)' })).toThrow(/scrub: Unrecognized key: "fullSchedule"/);
+    });
+
+    it('reads the period of a rate expression in minutes, and none of a cron', () => {
+      // Assess
+      expect(ratePeriodMinutes('rate(7 days)')).toBe(10_080);
+      expect(ratePeriodMinutes('rate(1 hour)')).toBe(60);
+      expect(ratePeriodMinutes('rate(20 minutes)')).toBe(20);
+      expect(ratePeriodMinutes('cron(0 5 1 * ? *)')).toBeUndefined();
     });
 
     it('refuses a log retention CloudWatch Logs does not offer', () => {

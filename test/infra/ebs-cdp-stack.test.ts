@@ -2,7 +2,8 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseProtectionConfig, type ProtectionConfig } from '../../infra/config';
-import { KMS_ACTIONS } from '../../infra/constructs/permissions';
+import { EBS_READ_ACTIONS, KMS_ACTIONS, KMS_READ_ACTIONS } from '../../infra/constructs/permissions';
+import { JOB_NAMES } from '../../infra/job-names';
 import { EbsCdpStack } from '../../infra/ebs-cdp-stack';
 import { TASK_NAMES } from '../../lambdas/task-names';
 import { actionsOf, allStatements, resolvePart, statementsOfTask, synth } from './template-helpers';
@@ -121,6 +122,42 @@ describe('EbsCdpStack', () => {
       expect(status.filter((a) => a.startsWith('ebs:') || a.startsWith('kms:'))).toEqual([]);
     });
 
+    it('let the scrub read only the secondary’s tagged snapshots and decrypt only through the secondary’s EBS, and write nothing', () => {
+      // Prepare
+      const segment = statementsOfTask(template, 'ScrubSegment');
+      const ebs = segment.filter((s) => actionsOf(s).some((a) => a.startsWith('ebs:')));
+      const kms = segment.filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+      const ec2 = segment.flatMap(actionsOf).filter((a) => a.startsWith('ec2:'));
+      const bookkeeping = ['ScrubBegin', 'ScrubFinish'].flatMap((task) => statementsOfTask(template, task).flatMap(actionsOf)).filter((a) => /^(ebs|ec2|kms):/.test(a));
+
+      // Assess
+      expect(ebs).toEqual([{
+        Effect: 'Allow',
+        Action: [...EBS_READ_ACTIONS],
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:us-west-2::snapshot/*']] },
+        Condition: { StringEquals: { 'aws:ResourceTag/ebs-cdp:managed': 'true' } },
+      }]);
+      expect(kms).toEqual([{
+        Effect: 'Allow',
+        Action: [...KMS_READ_ACTIONS],
+        Resource: KMS_KEY_ARN,
+        Condition: { StringLike: { 'kms:ViaService': ['ec2.us-west-2.amazonaws.com', 'ebs.us-west-2.amazonaws.com'] } },
+      }]);
+      expect(ec2).toEqual([]);
+      expect(bookkeeping).toEqual([]);
+    });
+
+    it('give ScrubBegin the chain table to read only, and the other scrub tasks read and write', () => {
+      // Prepare
+      const dynamoActions = (task: string): string[] => statementsOfTask(template, task).flatMap(actionsOf).filter((a) => a.startsWith('dynamodb:'));
+
+      // Assess
+      expect(dynamoActions('ScrubBegin')).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:GetItem']));
+      expect(dynamoActions('ScrubBegin').filter((a) => /Put|Update|Delete|Write/.test(a))).toEqual([]);
+      expect(dynamoActions('ScrubSegment')).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:BatchWriteItem']));
+      expect(dynamoActions('ScrubFinish')).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:DeleteItem']));
+    });
+
     it('grant KMS only on the named key, only through EC2 and EBS', () => {
       // Prepare
       const kms = allStatements(template).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
@@ -174,7 +211,7 @@ describe('EbsCdpStack', () => {
   describe('state machines', () => {
     it('are Standard, with execution logging and tracing on', () => {
       // Assess
-      template.resourceCountIs('AWS::StepFunctions::StateMachine', 5);
+      template.resourceCountIs('AWS::StepFunctions::StateMachine', JOB_NAMES.length + 1); // the jobs and Dispatch
       for (const machine of Object.values(template.findResources('AWS::StepFunctions::StateMachine'))) {
         expect(machine.Properties).toEqual(expect.objectContaining({
           StateMachineType: 'STANDARD',
@@ -200,6 +237,9 @@ describe('EbsCdpStack', () => {
       expect(perVolume.States.ProtectVolume.Parameters.UpdateExpression).toContain('if_not_exists(#volumeSize, :volumeSize)');
       expect(perVolume.States.ProtectVolume.Parameters.ExpressionAttributeValues[':config']).toEqual({ M: { retention: { M: { keepLast: { N: '672' } } }, secondaryKmsKeyId: { S: KMS_KEY_ARN } } });
       expect(perVolume.States.ProtectVolume.Next).toBe('WhichJob');
+      expect(perVolume.States.WhichJob.Choices.map((choice: { StringEquals: string }) => choice.StringEquals)).toEqual(['Sync', 'Verify', 'Prune', 'Scrub']);
+      expect(perVolume.States.StartScrub.Parameters.Input).toEqual({ 'volumeId.$': '$.volumeId', 'scope.$': '$.scope' });
+      expect(definition.States.EachVolume.ItemSelector['scope.$']).toBe('$.scope');
     });
   });
 
@@ -207,12 +247,14 @@ describe('EbsCdpStack', () => {
     it('create one schedule per protected volume (or tag) and job, each with its own input', () => {
       // Prepare
       const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule'));
-      const inputs = schedules.map((s) => JSON.parse(s.Properties.Target.Input as string) as { job: string; filters: Array<{ Name: string; Values: string[] }> });
+      const inputs = schedules.map((s) => JSON.parse(s.Properties.Target.Input as string) as { job: string; scope: string; filters: Array<{ Name: string; Values: string[] }> });
 
       // Assess
-      expect(schedules).toHaveLength(2 * 3);
-      expect(inputs.map((i) => `${i.job} ${i.filters[0]?.Name}=${i.filters[0]?.Values[0]}`).sort()).toEqual([
+      expect(schedules).toHaveLength(2 * 5);
+      expect(inputs.map((i) => `${i.job}${i.job === 'Scrub' ? `(${i.scope})` : ''} ${i.filters[0]?.Name}=${i.filters[0]?.Values[0]}`).sort()).toEqual([
         `Prune tag:ebs-cdp=protect`, `Prune volume-id=${VOLUME_ID}`,
+        `Scrub(all) tag:ebs-cdp=protect`, `Scrub(all) volume-id=${VOLUME_ID}`,
+        `Scrub(new) tag:ebs-cdp=protect`, `Scrub(new) volume-id=${VOLUME_ID}`,
         `Sync tag:ebs-cdp=protect`, `Sync volume-id=${VOLUME_ID}`,
         `Verify tag:ebs-cdp=protect`, `Verify volume-id=${VOLUME_ID}`,
       ]);
@@ -234,24 +276,53 @@ describe('EbsCdpStack', () => {
       expect(byJob('Verify')).toEqual(expect.objectContaining({ ScheduleExpression: 'cron(0 3 ? * SUN *)', FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 60 } }));
     });
 
+    it('scrub every retained point weekly and read new points back hourly by default, each through Dispatch with its scope', () => {
+      // Prepare
+      const scrubOf = (t: Template, scope: string): Record<string, unknown> | undefined => Object.values(t.findResources('AWS::Scheduler::Schedule'))
+        .find((s) => (s.Properties.Target.Input as string).includes('"job":"Scrub"') && (s.Properties.Target.Input as string).includes(`"scope":"${scope}"`))?.Properties as Record<string, unknown> | undefined;
+
+      // Act
+      const configured = synth(parseProtectionConfig({ volumes: [{ volumeId: VOLUME_ID }], scrub: { full: 'cron(0 5 1 * ? *)', readBack: 'rate(20 minutes)' } }, 'test'));
+
+      // Assess
+      expect(scrubOf(template, 'all')).toEqual(expect.objectContaining({
+        ScheduleExpression: 'rate(7 days)',
+        FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 60 },
+        Target: expect.objectContaining({ RetryPolicy: { MaximumEventAgeInSeconds: 21_600, MaximumRetryAttempts: 5 } }),
+      }));
+      expect(scrubOf(template, 'new')).toEqual(expect.objectContaining({
+        ScheduleExpression: 'rate(1 hour)',
+        FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 15 },
+        Target: expect.objectContaining({ RetryPolicy: { MaximumEventAgeInSeconds: 3_600, MaximumRetryAttempts: 2 } }),
+      }));
+      expect(scrubOf(configured, 'all')).toEqual(expect.objectContaining({ ScheduleExpression: 'cron(0 5 1 * ? *)', FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 60 } }));
+      // A read-back every 20 minutes: a window of a quarter of it, events no older than one period.
+      expect(scrubOf(configured, 'new')).toEqual(expect.objectContaining({
+        ScheduleExpression: 'rate(20 minutes)',
+        FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 5 },
+        Target: expect.objectContaining({ RetryPolicy: { MaximumEventAgeInSeconds: 1_200, MaximumRetryAttempts: 2 } }),
+      }));
+    });
+
     it('schedule nothing, and add no Dispatch, when no volume is configured', () => {
       // Act
       const empty = synth(parseProtectionConfig({}, 'test'));
 
       // Assess
       empty.resourceCountIs('AWS::Scheduler::Schedule', 0);
-      empty.resourceCountIs('AWS::StepFunctions::StateMachine', 4);
+      empty.resourceCountIs('AWS::StepFunctions::StateMachine', JOB_NAMES.length);
     });
   });
 
   describe('alarms and dashboard', () => {
-    it('publish failed executions, sync lag beyond the RPO and verify damage to the alerts topic', () => {
+    it('publish failed executions, sync lag beyond the RPO, and verify and scrub damage to the alerts topic', () => {
       // Prepare
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
       const topic = Object.keys(template.findResources('AWS::SNS::Topic'))[0];
 
       // Assess
-      expect(alarms).toHaveLength(5 + 2 + 1); // five machines' failures, lag of the volume and of the tag, damage
+      expect(alarms).toHaveLength(JOB_NAMES.length + 1 + 2 + 2); // the jobs' and Dispatch's failures, lag of the volume and of the tag, verify and scrub damage
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ScrubFoundDamage', ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
       for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'RestorePointsCommitted',
@@ -273,6 +344,10 @@ describe('EbsCdpStack', () => {
       template.hasResourceProperties('AWS::Logs::MetricFilter', {
         FilterPattern: '{ $.message = "verify scan finished" && $.mismatches > 0 }',
         MetricTransformations: [Match.objectLike({ MetricName: 'VerifyFoundDamage' })],
+      });
+      template.hasResourceProperties('AWS::Logs::MetricFilter', {
+        FilterPattern: '{ $.message = "scrub finished" && $.badVersions > 0 }',
+        MetricTransformations: [Match.objectLike({ MetricName: 'ScrubFoundDamage', Dimensions: [{ Key: 'volumeId', Value: '$.volumeId' }] })],
       });
     });
 

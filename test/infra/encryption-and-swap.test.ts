@@ -1,6 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { parseProtectionConfig, type ProtectionConfig } from '../../infra/config';
-import { KMS_KEY_USE_ACTIONS, TASK_CAPABILITIES } from '../../infra/constructs/permissions';
+import { KMS_KEY_USE_ACTIONS, KMS_READ_ACTIONS, TASK_CAPABILITIES } from '../../infra/constructs/permissions';
 import { TASK_NAMES, type TaskName } from '../../lambdas/task-names';
 import { actionsOf, allStatements, resolvePart, statementsOfTask, synth, type Statement } from './template-helpers';
 
@@ -161,6 +161,44 @@ describe('EbsCdpStack deployment safety', () => {
 
       // Assess
       expect(elsewhere).toThrow(`primaryKmsKeyArns: ${SECONDARY_KEY} not in the stack's Region us-east-1`);
+    });
+  });
+
+  describe('the secondary key and the scrub', () => {
+    it('lets ScrubSegment only decrypt, only through the secondary Region’s EC2 and EBS, and gives it no primary key', () => {
+      // Prepare
+      const template = synth(config({ primaryKmsKeyArns: PRIMARY_KEYS }), ENV);
+
+      // Act
+      const segment = statementsOfTask(template, 'ScrubSegment');
+
+      // Assess
+      expect(onKeys(segment, [SECONDARY_KEY])).toEqual([{
+        Effect: 'Allow',
+        Action: [...KMS_READ_ACTIONS],
+        Resource: SECONDARY_KEY,
+        Condition: { StringLike: { 'kms:ViaService': ['ec2.us-west-2.amazonaws.com', 'ebs.us-west-2.amazonaws.com'] } },
+      }]);
+      expect(onKeys(segment, PRIMARY_KEYS)).toEqual([]);
+      expect(onKeys(statementsOfTask(template, 'ScrubBegin'), [SECONDARY_KEY, ...PRIMARY_KEYS])).toEqual([]);
+      expect(onKeys(statementsOfTask(template, 'ScrubFinish'), [SECONDARY_KEY, ...PRIMARY_KEYS])).toEqual([]);
+    });
+
+    it('reads only the secondary Region’s snapshots carrying the ownership tag', () => {
+      // Prepare
+      const template = synth(config(), ENV);
+
+      // Act
+      const reads = statementsOfTask(template, 'ScrubSegment').map(resolved).filter((s) => actionsOf(s).some((a) => a.startsWith('ebs:')));
+
+      // Assess
+      expect(reads).toEqual([{
+        Effect: 'Allow',
+        Action: ['ebs:ListSnapshotBlocks', 'ebs:ListChangedBlocks', 'ebs:GetSnapshotBlock'],
+        Resource: 'arn:aws:ec2:us-west-2::snapshot/*',
+        Condition: { StringEquals: { 'aws:ResourceTag/ebs-cdp:managed': 'true' } },
+      }]);
+      expect(TASK_CAPABILITIES.ScrubSegment).toEqual(['readSecondary', 'secondaryKmsRead']);
     });
   });
 

@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { EbsCdpStack, TASK_METADATA_KEY } from '../../infra/ebs-cdp-stack';
+import { JOB_NAMES, type JobName } from '../../infra/job-names';
 import { SEGMENT_MAX_CONCURRENCY, TRANSIENT_ERRORS } from '../../infra/state-machines';
 import { DEFAULT_SNAPSHOT_MAX_POLLS } from '../../infra/state-machines/job-builder';
 import { RESTORE_REFUSAL_ERRORS } from '../../infra/state-machines/restore-state-machine';
@@ -8,6 +9,8 @@ import { TASK_NAMES } from '../../lambdas/task-names';
 import { definitionsFromTemplate, type LocalDefinition } from '../../local/stepfunctions/runner';
 import { SNAPSHOT_BLOCK_RATE } from '../../shared/core/quotas';
 import { DEFAULT_TUNING, SEGMENT_MAP_MAX_CONCURRENCY } from '../../shared/engine/context';
+import { NothingToVerifyError } from '../../shared/engine/errors';
+import { VolumeBusyError } from '../../shared/core/ports/errors';
 
 // asl-validator ships no types: its CommonJS export is one function.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -25,7 +28,7 @@ function allStates(container: { States: Record<string, State> }, inMap?: string)
 
 describe('EngineStack', () => {
   let template: Template;
-  let definitions: Record<'Sync' | 'Verify' | 'Restore' | 'Prune', LocalDefinition>;
+  let definitions: Record<JobName, LocalDefinition>;
 
   beforeAll(() => {
     const app = new App();
@@ -37,9 +40,10 @@ describe('EngineStack', () => {
   const machines = (): LocalDefinition[] => Object.values(definitions);
 
   describe('resources', () => {
-    it('synthesizes four state machines and one Node 22 arm64 function per task, tagged with its task', () => {
+    it('synthesizes one state machine per job and one Node 22 arm64 function per task, tagged with its task', () => {
       // Assess
-      template.resourceCountIs('AWS::StepFunctions::StateMachine', 4);
+      expect(Object.keys(definitions).sort()).toEqual([...JOB_NAMES].sort());
+      template.resourceCountIs('AWS::StepFunctions::StateMachine', JOB_NAMES.length);
       template.resourceCountIs('AWS::Lambda::Function', TASK_NAMES.length);
       for (const taskName of TASK_NAMES) {
         template.hasResource('AWS::Lambda::Function', {
@@ -91,7 +95,7 @@ describe('EngineStack', () => {
       );
 
       // Assess
-      expect(maps.map((m) => `${m.machine}.${m.name}`).sort()).toEqual(['Restore.CopySegments', 'Sync.CopySegments', 'Verify.CopySegments', 'Verify.ScanSegments']);
+      expect(maps.map((m) => `${m.machine}.${m.name}`).sort()).toEqual(['Restore.CopySegments', 'Scrub.ScrubSegments', 'Sync.CopySegments', 'Verify.CopySegments', 'Verify.ScanSegments']);
       expect(SEGMENT_MAX_CONCURRENCY).toBe(SNAPSHOT_BLOCK_RATE / DEFAULT_TUNING.accountRates.GetSnapshotBlock);
       expect(SEGMENT_MAX_CONCURRENCY).toBe(SEGMENT_MAP_MAX_CONCURRENCY);
       for (const map of maps) {
@@ -200,6 +204,54 @@ describe('EngineStack', () => {
       expect(sync['SyncSkipped.Unchanged']).toEqual({ Type: 'Succeed' });
       expect(sync['SyncSucceeded.Adopted']).toEqual({ Type: 'Succeed', OutputPath: '$.begin.recovery.commit' });
       expect(verify.SyncPlan?.Next).toBe('CopySegments');
+    });
+
+    it('run a scrub as ScrubBegin, a Map of ScrubSegment over the begun items, then ScrubFinish, and fail through JobFailed as job scrub', () => {
+      // Prepare
+      const scrub = definitions.Scrub.definition;
+      const states = scrub.States as Record<string, State>;
+      const map = states.ScrubSegments as State & { ItemsPath: string; ItemSelector: Record<string, unknown>; ItemProcessor: { StartAt: string } };
+
+      // Assess: the order of local/drivers/scrub.ts, scope defaulted to a full scrub
+      expect(scrub.StartAt).toBe('ScrubDefaults');
+      expect(states.ScrubDefaults).toEqual({ Type: 'Pass', Parameters: { scope: 'all' }, ResultPath: '$.defaults', Next: 'ScrubInput' });
+      expect(states.ScrubInput?.Next).toBe('ScrubBegin');
+      expect(states.ScrubBegin?.Parameters).toEqual({ 'volumeId.$': '$.volumeId', 'runId.$': '$$.Execution.Name', 'scope.$': '$.scope' });
+      expect(states.ScrubBegin?.ResultPath).toBe('$.begin');
+      expect(states.ScrubBegin?.Next).toBe('ScrubSegments');
+      expect(map.ItemsPath).toBe('$.begin.items');
+      expect(map.ItemSelector).toEqual({
+        'volumeId.$': '$.volumeId', 'runId.$': '$$.Execution.Name', 'seq.$': '$$.Map.Item.Value.seq', 'segment.$': '$$.Map.Item.Value.segment',
+      });
+      expect(map.ItemProcessor.StartAt).toBe('ScrubSegment');
+      expect(map.ResultPath).toBeNull();
+      expect(map.Next).toBe('ScrubFinish');
+      expect(states.ScrubFinish?.Parameters).toEqual({
+        'volumeId.$': '$.volumeId', 'runId.$': '$$.Execution.Name', 'scope.$': '$.begin.scope', 'throughSeq.$': '$.begin.throughSeq', 'seqs.$': '$.begin.seqs',
+      });
+      expect(states.ScrubFinish?.Next).toBe('ScrubSucceeded');
+      expect(states.ScrubSucceeded).toEqual({ Type: 'Succeed', OutputPath: '$.report' });
+      expect((states.JobFailed?.Parameters as Record<string, unknown>).job).toBe('scrub');
+      expect([...definitions.Scrub.taskStates.values()].sort()).toEqual(['JobFailed', 'ScrubBegin', 'ScrubFinish', 'ScrubSegment']);
+    });
+
+    it('retry ScrubFinish on VolumeBusyError (a sync holds the lease) with the verify’s backoff, after the transient errors, and nothing else on a busy volume', () => {
+      // Prepare
+      const retriers = (machine: JobName, state: string): Array<{ ErrorEquals: string[]; IntervalSeconds: number; MaxAttempts: number; BackoffRate: number }> =>
+        (definitions[machine].definition.States as Record<string, State>)[state]?.Retry as never;
+
+      // Act
+      const scrubFinish = retriers('Scrub', 'ScrubFinish');
+      const verifyFinish = retriers('Verify', 'VerifyFinishScan');
+
+      // Assess
+      expect(scrubFinish.map((retrier) => retrier.ErrorEquals)).toEqual([[...TRANSIENT_ERRORS], [VolumeBusyError.errorName]]);
+      expect(VolumeBusyError.errorName).toBe('VolumeBusyError');
+      expect(scrubFinish[1]).toEqual(verifyFinish[1]);
+      expect(scrubFinish[1]?.MaxAttempts).toBeGreaterThan(1);
+      expect(retriers('Scrub', 'ScrubBegin').map((retrier) => retrier.ErrorEquals)).toEqual([[...TRANSIENT_ERRORS]]);
+      // A volume without a restore point is no transient state: it fails at once, through JobFailed.
+      expect(TRANSIENT_ERRORS).not.toContain(NothingToVerifyError.errorName);
     });
 
     it('send a refused restore straight to a Fail state with the refusal, and anything else to JobFailed', () => {

@@ -22,6 +22,7 @@ import {
   StopExecutionCommand,
   type DescribeExecutionCommandOutput,
 } from '@aws-sdk/client-sfn';
+import { JOB_NAMES } from '../../../infra/job-names';
 import { CHAIN_TABLE_TAG_KEY, JOB_TAG_KEY, STACK_TAG_KEY } from '../../../infra/job-tags';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/config';
 import { runnerExecutions, startStepFunctions, type RunExecution, type RunningStepFunctions } from '../../../local/stepfunctions';
@@ -83,16 +84,16 @@ describe('local Step Functions endpoint', () => {
     });
 
     describe('ListStateMachines', () => {
-      it('lists the four job machines, each tagged with its job, stack and chain table', async () => {
+      it('lists the job machines, each tagged with its job, stack and chain table', async () => {
         // Act
         const { stateMachines = [] } = await sfn.send(new ListStateMachinesCommand({}));
         const tags = await Promise.all(stateMachines.map((machine) => sfn.send(new ListTagsForResourceCommand({ resourceArn: machine.stateMachineArn }))));
 
         // Assess
-        expect(stateMachines).toHaveLength(4);
+        expect(stateMachines).toHaveLength(JOB_NAMES.length);
         expect(stateMachines.every((machine) => machine.type === 'STANDARD' && machine.creationDate instanceof Date)).toBe(true);
         const byJob = tags.map((answer) => Object.fromEntries((answer.tags ?? []).map((tag) => [tag.key, tag.value])));
-        expect(byJob.map((tagged) => tagged[JOB_TAG_KEY]).sort()).toEqual(['Prune', 'Restore', 'Sync', 'Verify']);
+        expect(byJob.map((tagged) => tagged[JOB_TAG_KEY]).sort()).toEqual(['Prune', 'Restore', 'Scrub', 'Sync', 'Verify']);
         expect(byJob.every((tagged) => tagged[STACK_TAG_KEY] === STACK_NAME && tagged[CHAIN_TABLE_TAG_KEY] === TABLE_NAME)).toBe(true);
       });
     });

@@ -16,6 +16,7 @@ import {
   type StateMachineListItem,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
+import { JOB_NAMES } from '../../../infra/job-names';
 import { CHAIN_TABLE_TAG_KEY, JOB_TAG_KEY, STACK_TAG_KEY } from '../../../infra/job-tags';
 import {
   FIRST_POLL_MS,
@@ -33,7 +34,7 @@ import { classifyError, EXIT_CODES } from '../../../cli/errors';
 import { Output } from '../../../cli/output';
 
 const ARN = (name: string): string => `arn:aws:states:eu-west-1:111122223333:stateMachine:${name}`;
-const JOBS = ['Sync', 'Verify', 'Restore', 'Prune'] as const;
+const JOBS = JOB_NAMES;
 const LISTED = (arn: string): StateMachineListItem => ({ stateMachineArn: arn, name: arn.split(':').pop() ?? '', type: 'STANDARD', creationDate: new Date(0) });
 
 function buffer(isTTY = false): { text: string; isTTY: boolean; write(chunk: string): boolean } {
@@ -68,7 +69,7 @@ describe('aws-jobs', () => {
       const found = await findDeployedJobs(sfn, 'Mine', 'eu-west-1');
 
       // Assess
-      expect(found.machines).toEqual({ Sync: mine[0], Verify: mine[1], Restore: mine[2], Prune: mine[3] });
+      expect(found.machines).toEqual({ Sync: mine[0], Verify: mine[1], Restore: mine[2], Prune: mine[3], Scrub: mine[4] });
       expect(found.chainTable).toBe('Mine-ChainTable-XYZ');
     });
 
@@ -82,7 +83,7 @@ describe('aws-jobs', () => {
 
       // Assess
       await expect(finding).rejects.toBeInstanceOf(StackNotFoundError);
-      await expect(finding).rejects.toThrow('no ebs-cdp Verify, Restore, Prune state machines of stack EbsCdpEngine in eu-west-1');
+      await expect(finding).rejects.toThrow('no ebs-cdp Verify, Restore, Prune, Scrub state machines of stack EbsCdpEngine in eu-west-1');
       expect(classifyError(await finding.catch((error: unknown) => error)).exitCode).toBe(EXIT_CODES.notFound);
     });
 
@@ -219,6 +220,15 @@ describe('aws-jobs', () => {
         { stateExitedEventDetails: { name: 'VerifyScanSegment', output: '{"segment":1,"scanned":3,"mismatches":1}' } },
       ]);
       expect(progress).toEqual({ state: undefined, done: 10, total: undefined });
+    });
+
+    it('counts a scrub by the stored versions its items read back, without a total', () => {
+      const progress = progressFromHistory([
+        { stateEnteredEventDetails: { name: 'ScrubSegment' } },
+        { stateExitedEventDetails: { name: 'ScrubSegment', output: '{"seq":0,"segment":0,"read":40,"bad":0,"structural":0,"unchecked":0}' } },
+        { stateExitedEventDetails: { name: 'ScrubSegment', output: '{"seq":1,"segment":0,"read":6,"bad":1,"structural":0,"unchecked":0}' } },
+      ]);
+      expect(progress).toEqual({ state: 'ScrubSegment', done: 46, total: undefined });
     });
   });
 

@@ -6,10 +6,10 @@
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { JobName } from '../../../infra/state-machines';
+import { JOB_NAMES, type JobName } from '../../../infra/job-names';
 import { definitionsCacheKey, localDefinitions, type LocalDefinition } from '../../../local/stepfunctions/runner';
 
-const JOBS: readonly JobName[] = ['Sync', 'Verify', 'Restore', 'Prune'];
+const JOBS: readonly JobName[] = JOB_NAMES;
 
 /** Small stand-in definitions, marked so a test can tell which synthesis produced them. */
 function fakeDefinitions(mark: string): Record<JobName, LocalDefinition> {
