@@ -6,7 +6,7 @@
  * | code | meaning |
  * |---|---|
  * | 0 | ok: the command did what it was asked, every check held |
- * | 1 | a check failed or a job failed (verify found damage it could not repair, a tour check, a failed execution) |
+ * | 1 | a check failed or a job failed (verify or scrub found damage, a tour check, a failed execution) |
  * | 2 | bad usage or input (unknown option, malformed argument, a suspect point without `--allow-suspect`) |
  * | 3 | not found (unknown volume, volume not protected, no such restore point) |
  * | 4 | busy (another job holds the volume's lease; the local cloud is already running) |
@@ -44,11 +44,17 @@ export class CliError extends EbsCdpError {
   readonly exitCode: ExitCode;
   /** What to do next, one sentence. */
   readonly hint?: string;
+  /**
+   * The command printed its result before failing (a verify or scrub that found damage): under
+   * `--json` that result is stdout's one document, and the error goes to stderr only.
+   */
+  readonly resultPrinted: boolean;
 
-  constructor(message: string, options: ErrorContext & { exitCode: ExitCode; hint?: string }) {
+  constructor(message: string, options: ErrorContext & { exitCode: ExitCode; hint?: string; resultPrinted?: boolean }) {
     super(message, options);
     this.exitCode = options.exitCode;
     this.hint = options.hint;
+    this.resultPrinted = options.resultPrinted ?? false;
   }
 }
 

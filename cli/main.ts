@@ -3,7 +3,7 @@
  * and error reporting in `errors.ts`; `--json` and progress in `output.ts`. See cli/README.md.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { errorDocument, EXIT_CODES, formatError, classifyError, UsageError } from './errors';
+import { CliError, errorDocument, EXIT_CODES, formatError, classifyError, UsageError } from './errors';
 import { jobCommands } from './commands/jobs';
 import { localCommand } from './commands/local';
 import { pointCommands } from './commands/points';
@@ -82,7 +82,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof CommanderError && error.exitCode === 0) return EXIT_CODES.ok;
     const debug = program.opts<{ debug?: boolean }>().debug === true || argv.includes('--debug');
     const report = classifyError(error);
-    if (wantsJson(program, argv)) {
+    if (wantsJson(program, argv) && error instanceof CliError && error.resultPrinted) {
+      // stdout already holds the command's one JSON document (the report that found damage).
+      process.stderr.write(`${formatError(error, debug)}\n`);
+    } else if (wantsJson(program, argv)) {
       process.stdout.write(`${JSON.stringify(errorDocument(report), null, 2)}\n`);
       if (debug) process.stderr.write(`${formatError(error, true)}\n`);
     } else {

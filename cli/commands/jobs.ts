@@ -1,18 +1,27 @@
-/** `ebs-cdp sync|verify|restore|prune <volume>`: start a job and follow it to its end. */
+/** `ebs-cdp sync|verify|restore|prune|scrub <volume>`: start a job and follow it to its end. */
 import { Command, Option } from 'commander';
 import type { PruneOutput } from '../../shared/engine/prune';
 import type { RestoreReport } from '../../shared/engine/restore';
+import type { ScrubReport } from '../../shared/engine/scrub';
 import type { SyncSummary } from '../../shared/engine/sync';
 import type { VerifyReport } from '../../shared/engine/verify';
 import { parseRestoreTime, parseSeq, parseVolumeId } from '../arguments';
-import { CheckFailedError, CliError, EXIT_CODES, NotFoundError, UsageError } from '../errors';
+import type { ErrorContext } from '../../shared/core/errors';
+import { CliError, EXIT_CODES, NotFoundError, UsageError } from '../errors';
 import type { Target } from '../target';
 import { formatBlocks } from '../output';
 import { requireProtected, withTarget } from './common';
 
-/** Exit 1 when a verify found damage, even repaired: a script must hear about it. */
-export class DamageFoundError extends CheckFailedError {
+/**
+ * Exit 1 when a verify or a scrub found damage, even repaired: a script must hear about it. The
+ * report is printed first, and under `--json` it stays stdout's one document (the error goes to stderr).
+ */
+export class DamageFoundError extends CliError {
   static override readonly errorName: string = 'DamageFoundError';
+
+  constructor(message: string, hint: string, context: ErrorContext = {}) {
+    super(message, { ...context, exitCode: EXIT_CODES.checkFailed, hint, resultPrinted: true });
+  }
 }
 
 export function renderVerify(report: VerifyReport): string {
@@ -25,6 +34,23 @@ export function renderVerify(report: VerifyReport): string {
     lines.push(`  repaired ${report.fixed} blocks in fix-up restore point ${report.fixupSeq ?? '?'}`);
     lines.push(`  suspect: ${report.suspectPoints.map((m) => `point ${m.seq} (${m.suspectBlocks} bad)`).join(', ') || 'none'}`);
   }
+  return lines.join('\n');
+}
+
+/** How many of `items` to name before `…`. */
+const LISTED_AT_MOST = 10;
+
+export function renderScrub(report: ScrubReport): string {
+  const what = report.scope === 'new' ? 'the restore points committed since the last scrub' : 'every retained restore point';
+  const lines = [
+    `scrub ${report.runId} of ${report.volumeId} (${what}): ${report.badVersions === 0 ? 'clean' : `found ${report.badVersions} bad stored versions`}`,
+    `  read ${report.pointsRead} restore points, through point ${report.throughSeq}`,
+  ];
+  if (report.badVersions > 0 || report.suspectPoints.length > 0) {
+    const suspects = report.suspectPoints.map((m) => `point ${m.seq} (${m.suspectBlocks} bad)`);
+    lines.push(`  suspect: ${suspects.slice(0, LISTED_AT_MOST).join(', ') || 'none'}${suspects.length > LISTED_AT_MOST ? ', …' : ''}`);
+  }
+  if (report.prunedMeanwhile.length > 0) lines.push(`  pruned while it ran (their successors are read next time): ${report.prunedMeanwhile.join(', ')}`);
   return lines.join('\n');
 }
 
@@ -153,6 +179,25 @@ export function jobCommands(): Command[] {
         output.result(result, (r) => `pruned ${r.pruned.length === 0 ? 'nothing' : `restore points ${r.pruned.join(', ')}`}; ${r.remaining.length} remain`);
       }),
     );
-  return [sync, verify, restore, prune];
+
+  const scrub = new Command('scrub')
+    .description('read the stored block versions of the retained restore points back against their digests, and mark the points holding a bad one suspect (exit 1 if any)')
+    .argument('<volume>', 'the primary volume id', parseVolumeId)
+    .option('--new', 'read only the restore points committed since the last scrub (the read-back)')
+    .action(async (volumeId: string, options: { new?: boolean }, command: Command) =>
+      withTarget(command, async (target, output) => {
+        await requireProtected(target, volumeId);
+        const report = await target.runJob<ScrubReport>('Scrub', { volumeId, scope: options.new === true ? 'new' : 'all' }, output, 'scrub');
+        output.result(report, renderScrub);
+        if (report.badVersions > 0) {
+          throw new DamageFoundError(
+            `scrub found ${report.badVersions} bad stored versions in the secondary of ${volumeId}; the ${report.suspectPoints.length} restore points holding them are suspect`,
+            `see which restore points are suspect: ebs-cdp points ${volumeId}${target.kind === 'local' ? ' --local' : ''} (the next sync rewrites the head's)`,
+            { volumeId },
+          );
+        }
+      }),
+    );
+  return [sync, verify, restore, prune, scrub];
 }
 

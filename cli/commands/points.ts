@@ -21,6 +21,8 @@ export interface VolumeStatus {
   readonly dirtyRegionBlocks: number;
   readonly lastSync: JobRecord | null;
   readonly lastVerify: JobRecord | null;
+  /** The newest scrub (full or read-back: its summary says which, and through which point it read). */
+  readonly lastScrub: JobRecord | null;
   /** How far the newest restore point lags behind now (ms): the RPO as it stands. */
   readonly rpoLagMs: number | null;
   readonly config: unknown;
@@ -36,7 +38,17 @@ export function renderStatus(s: VolumeStatus): string {
     `  DRL             ${s.dirtyRegionBlocks} blocks in flight`,
     `  last sync       ${job(s.lastSync)}`,
     `  last verify     ${job(s.lastVerify)}`,
+    `  last scrub      ${job(s.lastScrub)}${scrubDetail(s.lastScrub)}`,
   ].join('\n');
+}
+
+/** ` (all, through point 4, 0 bad versions)` from a succeeded scrub's summary; empty otherwise. */
+function scrubDetail(record: JobRecord | null): string {
+  const summary = record?.summary;
+  if (record?.status !== 'succeeded' || typeof summary !== 'object' || summary === null || Array.isArray(summary)) return '';
+  const { scope, throughSeq, badVersions } = summary as Record<string, unknown>;
+  if (typeof scope !== 'string' || typeof throughSeq !== 'number' || typeof badVersions !== 'number') return '';
+  return ` (${scope}, through point ${throughSeq}, ${badVersions} bad versions)`;
 }
 
 /**
@@ -64,7 +76,7 @@ export function pointCommands(): Command[] {
     );
 
   const status = new Command('status')
-    .description('the lease, the sync in flight, the last sync and verify, the RPO lag')
+    .description('the lease, the sync in flight, the last sync, verify and scrub, the RPO lag')
     .argument('<volume>', 'the primary volume id', parseVolumeId)
     .action(async (volumeId: string, _options: unknown, command: Command) =>
       withTarget(command, async (target, output) => {
@@ -87,6 +99,7 @@ export function pointCommands(): Command[] {
           dirtyRegionBlocks: drl?.deltaMap.size ?? 0,
           lastSync: records.find((record) => record.job === 'sync') ?? null,
           lastVerify: records.find((record) => record.job === 'verify') ?? null,
+          lastScrub: records.find((record) => record.job === 'scrub') ?? null,
           rpoLagMs: head === undefined ? null : now - Date.parse(head.pointInTime),
           config: volume.config,
         };

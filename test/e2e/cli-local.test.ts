@@ -79,6 +79,51 @@ describe('ebs-cdp command line (local cloud)', () => {
     }, 4 * JOB_TIMEOUT_MS);
   });
 
+  /**
+   * ```
+   *  volume create (1 GiB) ─► write 0-19 ─► protect ─► sync → point 0 (20 blocks)
+   *  scrub → clean (exit 0) ─► scrub --new → nothing new ─► corrupt block 7 of S_0 ─► scrub → 1 bad version (exit 1)
+   * ```
+   */
+  describe('scrub', () => {
+    it('reads the stored versions back (exit 0), a read-back reads nothing new, and damage at rest exits 1 with the report as the one JSON document', async () => {
+      // Prepare
+      const created = await runCliJson<{ volumeId: string }>(home, ['volume', 'create', '--size', '1']);
+      const scrubbed = created.json.volumeId;
+      await runCliJson(home, ['volume', 'write', scrubbed, '--blocks', '0-19']);
+      await runCliJson(home, ['protect', scrubbed, '--local']);
+      expect((await runCliJson<{ seq: number }>(home, ['sync', scrubbed, '--local'])).json.seq).toBe(0);
+      const local = await runCliJson<{ emulator: string }>(home, ['local', 'status']);
+      const [point] = (await runCliJson<Array<{ secondarySnapshotId: string }>>(home, ['points', scrubbed, '--local'])).json;
+
+      // Act
+      const clean = await runCliJson<{ scope: string; pointsRead: number; badVersions: number; suspectPoints: unknown[] }>(home, ['scrub', scrubbed, '--local']);
+      const nothingNew = await runCliJson<{ scope: string; pointsRead: number; badVersions: number }>(home, ['scrub', scrubbed, '--local', '--new']);
+      const corrupted = await fetch(`${local.json.emulator}/_emulator/corrupt`, { method: 'POST', body: JSON.stringify({ snapshotId: point?.secondarySnapshotId, blockIndex: 7 }) });
+      const damaged = await runCliJson<{ badVersions: number; suspectPoints: Array<{ seq: number; suspectBlocks: number }> }>(home, ['scrub', scrubbed, '--local']);
+      const text = await runCli(home, ['scrub', scrubbed, '--local']);
+      const status = await runCliJson<{ lastScrub: { job: string; status: string } }>(home, ['status', scrubbed, '--local']);
+      const points = await runCliJson<Array<{ seq: number; trust: string; suspectBlocks: number }>>(home, ['points', scrubbed, '--local']);
+
+      // Assess
+      expect(clean.run.code).toBe(0);
+      expect(clean.json).toMatchObject({ scope: 'all', pointsRead: 1, badVersions: 0, suspectPoints: [] });
+      expect(nothingNew.run.code).toBe(0);
+      expect(nothingNew.json).toMatchObject({ scope: 'new', pointsRead: 0, badVersions: 0 });
+      expect(corrupted.ok).toBe(true);
+      expect(damaged.run.code).toBe(1);
+      expect(damaged.json).toMatchObject({ badVersions: 1, suspectPoints: [{ seq: 0, suspectBlocks: 1 }] });
+      expect(damaged.run.stderr).toContain('error: scrub found 1 bad stored versions');
+      expect(text.code).toBe(1);
+      expect(text.stdout).toContain('found 1 bad stored versions');
+      expect(text.stdout).toContain('suspect: point 0 (1 bad)');
+      expect(text.stderr).toContain(`next: see which restore points are suspect: ebs-cdp points ${scrubbed} --local`);
+      expect(text.stderr).not.toMatch(STACK_LINE);
+      expect(status.json.lastScrub).toMatchObject({ job: 'scrub', status: 'succeeded' });
+      expect(points.json.map((p) => [p.seq, p.trust, p.suspectBlocks])).toEqual([[0, 'suspect', 1]]);
+    }, 8 * JOB_TIMEOUT_MS);
+  });
+
   describe('errors', () => {
     it('answers an unknown volume with exit 3 and says what to do, without a stack trace', async () => {
       // Act
