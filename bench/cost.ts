@@ -22,8 +22,8 @@
  *   shows their volume. For the verified design this leaves out the digest manifest (32 B per
  *   block written, 64 MiB per TiB of baseline) and its replication to the other Region, the only
  *   verification data that crosses Regions;
- * - the verified design's jobs, none of which exists as a state machine yet, are priced as the
- *   sync is: a fixed number of states plus one Map item per segment, and one list call per page:
+ * - the verified design's jobs, which no bench measures yet, are priced as the sync is: its
+ *   fixed number of states plus one Map item per segment, and one list call per page:
  *   - primary scan (primary's Region): lists `D0` (one call: `P_head` is at most one RPO old)
  *     and every segment of `P0` (fully allocated: ⌈65,536 / 10,000⌉ = 7 pages), reads every
  *     block of the volume once (the blocks of `P0` outside `D0`, of `P_head` inside it); `P0`'s
