@@ -22,6 +22,7 @@ const BENCHES: Bench[] = [
   { name: 'quota', file: 'quota', entry: 'runQuotaBench' },
   { name: 'scale', file: 'scale', entry: 'runScaleBench' },
   { name: 'restore', file: 'restore', entry: 'runRestoreBench' },
+  { name: 'verify-cost', file: 'verify-cost', entry: 'runVerifyCostBench' },
   // After scale: it reads the scale run's transition counts.
   { name: 'cost-model', file: 'cost-model', entry: 'runCostModelBench' },
 ];
