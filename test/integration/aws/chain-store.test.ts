@@ -281,7 +281,8 @@ describe('DynamoDbChainStore', () => {
       expect(blocksOfLast).toEqual([42]);
       const queries = calls.filter((call) => call === 'QueryCommand').length;
       expect(queries).toBeGreaterThanOrEqual(entries / 100);
-      expect(queries).toBeLessThanOrEqual(entries / 100 + 1);
+      // One page per 100 entries, perhaps one more to learn the end, and the bad-versions Query.
+      expect(queries).toBeLessThanOrEqual(entries / 100 + 2);
       expect(calls.filter((call) => call === 'BatchGetItemCommand').length).toBe(entries / 100);
     }, 120_000);
 
