@@ -7,7 +7,7 @@
  * ```json
  * { "volumes": [{ "volumeId": "vol-0123456789abcdef0" }, { "tag": { "key": "ebs-cdp", "value": "protect" } }],
  *   "syncEveryMinutes": 15, "verifySchedule": "cron(0 3 ? * SUN *)", "retention": { "keepLast": 672 },
- *   "scrub": { "full": "rate(7 days)", "readBack": "rate(1 hour)" } }
+ *   "scrub": { "full": "rate(30 days)", "readBack": "rate(1 hour)" } }
  * ```
  */
 import * as fs from 'node:fs';
@@ -43,12 +43,13 @@ export const DEFAULT_VERIFY_SCHEDULE = 'cron(0 3 ? * SUN *)';
 export const DEFAULT_PRUNE_SCHEDULE = 'cron(0 4 * * ? *)';
 
 /**
- * The full scrub (every retained stored version read back against its digest) once a week:
- * ARCHITECTURE.md asks for the whole retained lineage at least once per shortest retention tier,
- * and the default retention keeps a week of points. Damage to a stored version is found within
- * one full-scrub period, so a longer period is cheaper and finds damage later.
+ * The full scrub (every retained stored version read back against its digest) every 30 days: the
+ * verified design's default schedule in the cost model (bench/README.md). The hourly read-back
+ * already reads every new version once, so the full scrub guards only against damage that comes
+ * later, found within one period; `rate(7 days)` meets ARCHITECTURE.md's "once per shortest
+ * retention tier" for the default week of points, at about four times the reads.
  */
-export const DEFAULT_SCRUB_FULL_SCHEDULE = 'rate(7 days)';
+export const DEFAULT_SCRUB_FULL_SCHEDULE = 'rate(30 days)';
 
 /**
  * The read-back of new restore points (only the stored versions committed since the last scrub)

@@ -70,16 +70,16 @@ describe('ProtectionConfig', () => {
       expect(() => parseProtectionConfig({ primaryKmsKeyArns: good }, 'test')).toThrow(/primaryKmsKeyArns: .*expected array/);
     });
 
-    it('schedules a weekly full scrub and an hourly read-back by default, each overridable alone', () => {
+    it('schedules a full scrub every 30 days and an hourly read-back by default, each overridable alone', () => {
       // Act
       const defaults = parseProtectionConfig({}, 'test');
-      const monthly = parseProtectionConfig({ scrub: { full: 'rate(30 days)' } }, 'test');
+      const weekly = parseProtectionConfig({ scrub: { full: 'rate(7 days)' } }, 'test');
       const cron = parseProtectionConfig({ scrub: { full: 'cron(0 5 1 * ? *)', readBack: 'rate(30 minutes)' } }, 'test');
 
       // Assess
-      expect(defaults.scrub).toEqual({ full: 'rate(7 days)', readBack: 'rate(1 hour)' });
-      expect([DEFAULT_SCRUB_FULL_SCHEDULE, DEFAULT_SCRUB_READ_BACK_SCHEDULE]).toEqual(['rate(7 days)', 'rate(1 hour)']);
-      expect(monthly.scrub).toEqual({ full: 'rate(30 days)', readBack: DEFAULT_SCRUB_READ_BACK_SCHEDULE });
+      expect(defaults.scrub).toEqual({ full: 'rate(30 days)', readBack: 'rate(1 hour)' });
+      expect([DEFAULT_SCRUB_FULL_SCHEDULE, DEFAULT_SCRUB_READ_BACK_SCHEDULE]).toEqual(['rate(30 days)', 'rate(1 hour)']);
+      expect(weekly.scrub).toEqual({ full: 'rate(7 days)', readBack: DEFAULT_SCRUB_READ_BACK_SCHEDULE });
       expect(cron.scrub).toEqual({ full: 'cron(0 5 1 * ? *)', readBack: 'rate(30 minutes)' });
     });
 

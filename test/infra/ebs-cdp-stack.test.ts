@@ -276,7 +276,7 @@ describe('EbsCdpStack', () => {
       expect(byJob('Verify')).toEqual(expect.objectContaining({ ScheduleExpression: 'cron(0 3 ? * SUN *)', FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 60 } }));
     });
 
-    it('scrub every retained point weekly and read new points back hourly by default, each through Dispatch with its scope', () => {
+    it('scrub every retained point every 30 days and read new points back hourly by default, each through Dispatch with its scope', () => {
       // Prepare
       const scrubOf = (t: Template, scope: string): Record<string, unknown> | undefined => Object.values(t.findResources('AWS::Scheduler::Schedule'))
         .find((s) => (s.Properties.Target.Input as string).includes('"job":"Scrub"') && (s.Properties.Target.Input as string).includes(`"scope":"${scope}"`))?.Properties as Record<string, unknown> | undefined;
@@ -286,7 +286,7 @@ describe('EbsCdpStack', () => {
 
       // Assess
       expect(scrubOf(template, 'all')).toEqual(expect.objectContaining({
-        ScheduleExpression: 'rate(7 days)',
+        ScheduleExpression: 'rate(30 days)',
         FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 60 },
         Target: expect.objectContaining({ RetryPolicy: { MaximumEventAgeInSeconds: 21_600, MaximumRetryAttempts: 5 } }),
       }));
