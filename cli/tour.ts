@@ -7,6 +7,9 @@
  *        ─► corrupt stored blocks S_5 reads (3 of D_5; 2 of D_4 only, shared with S_4) ─► verify:
  *           finds exactly those 5, appends fix-up 6, marks 5 and 4 suspect (5 and 2 bad, what
  *           each really holds) ─► verify again: clean
+ *        ─► damage two more stored copies (one the head holds, one a later point rewrote) ─► scrub:
+ *           finds exactly those 2, marks exactly the points holding them ─► the next sync carries
+ *           the head's repair (a trusted fix-up)
  *        ─► restore 4 refused (suspect) ─► restore 3 (newest trusted before the damage)
  *        ─► read the new volume back block by block: identical to P_3, the primary at point 3
  * ```
@@ -25,6 +28,7 @@ import type { EngineContext } from '../shared/engine/context';
 import type { JobName } from '../infra/state-machines';
 import type { VerifyReport } from '../shared/engine/verify';
 import type { RestoreReport } from '../shared/engine/restore';
+import type { ScrubReport } from '../shared/engine/scrub';
 import type { SyncSummary } from '../shared/engine/sync';
 import { pointRows, renderPoints } from './chain-view';
 import { CheckFailedError } from './errors';
@@ -276,8 +280,68 @@ export async function runTour(options: TourOptions): Promise<TourSummary> {
     const again = await runJob<VerifyReport>('Verify', { volumeId, quick: false });
     check('a second verify finds the secondary whole again', again.outcome === 'clean' && again.mismatches === 0, `${again.blocksScanned} blocks scanned`);
 
-    step(`6. Restore the newest trusted point before the damage to a new volume`);
-    const suspectSeqs = new Set(expectedWalk.map((mark) => mark.seq));
+    step(`6. Scrub: read every stored version back against the digests the copies recorded`);
+    // Two more versions damaged at rest, chosen here: one the head still holds (only the scrub or
+    // a verify can see it), one a later point rewrote (no verify can see it: the head moved on).
+    const afterVerify = await readChain(context, volumeId);
+    const verifyFound = new Set(corrupted);
+    const rewrittenBy = (writer: number, blockIndex: number): number | undefined =>
+      afterVerify.find((entry) => entry.seq > writer && entry.deltaMap.has(blockIndex))?.seq;
+    const headSeq = afterVerify[afterVerify.length - 1].seq;
+    const stillHeld = afterVerify.slice(0, -1).reverse().flatMap((entry) =>
+      entry.deltaMap.toArray().filter((b) => !verifyFound.has(b) && rewrittenBy(entry.seq, b) === undefined).slice(0, 1).map((b) => ({ writer: entry.seq, blockIndex: b })))[0];
+    const rewritten = afterVerify.slice(0, -1).reverse().flatMap((entry) =>
+      entry.deltaMap.toArray().filter((b) => !verifyFound.has(b) && rewrittenBy(entry.seq, b) !== undefined).slice(0, 1).map((b) => ({ writer: entry.seq, blockIndex: b })))[0];
+    if (stillHeld === undefined || rewritten === undefined) throw new CheckFailedError('the tour found no stored version to damage for the scrub', 'report this as a bug of the tour');
+    const scrubDamage = [stillHeld, rewritten];
+    for (const damage of scrubDamage) {
+      const writer = afterVerify.find((entry) => entry.seq === damage.writer);
+      if (writer !== undefined) await cloud.emulator.store.corruptBlock(writer.secondarySnapshotId, damage.blockIndex);
+    }
+    output.say(`   damaged the copy of block ${stillHeld.blockIndex} restore point ${stillHeld.writer} wrote (the head ${headSeq} still holds it)`);
+    output.say(`   damaged the copy of block ${rewritten.blockIndex} restore point ${rewritten.writer} wrote (point ${rewrittenBy(rewritten.writer, rewritten.blockIndex) ?? '?'} rewrote it since: no verify can see it)`);
+    // Plain sets: a point holds a damaged copy from its writer on, until a later point rewrites the block.
+    const addedBad = new Map<number, number>();
+    for (const entry of afterVerify) {
+      for (const damage of scrubDamage) {
+        const until = rewrittenBy(damage.writer, damage.blockIndex) ?? Number.POSITIVE_INFINITY;
+        if (entry.seq >= damage.writer && entry.seq < until) addedBad.set(entry.seq, (addedBad.get(entry.seq) ?? 0) + 1);
+      }
+    }
+    const expectedMarks = afterVerify
+      .map((entry) => ({ seq: entry.seq, suspectBlocks: entry.suspectBlocks + (addedBad.get(entry.seq) ?? 0) }))
+      .filter((mark) => mark.suspectBlocks > 0);
+    const scrub = await runJob<ScrubReport>('Scrub', { volumeId, scope: 'all' });
+    output.say(`   read ${scrub.pointsRead} restore points' stored versions: ${scrub.badVersions} bad; suspect now: ${scrub.suspectPoints.map((mark) => `point ${mark.seq} (${mark.suspectBlocks} bad)`).join(', ') || 'none'}`);
+    // The verify repaired the head, not the older points' stored copies: the scrub reads those too.
+    check(
+      'the scrub found exactly the damaged copies: the two new ones and the five the older points still hold',
+      scrub.badVersions === scrubDamage.length + corrupted.length,
+      `${scrub.badVersions} bad versions`,
+    );
+    // Every damaged copy is still stored (the fix-up rewrote only the head), so the scrub's marks
+    // are every point holding one: the verify's points again, and the new holders.
+    check(
+      'it marks exactly the points holding a damaged copy, and only those',
+      JSON.stringify(scrub.suspectPoints) === JSON.stringify(expectedMarks),
+      expectedMarks.map((mark) => mark.seq).join(', '),
+    );
+    check(
+      'every mark in the chain is what its image really holds',
+      JSON.stringify(pointRows(await readChain(context, volumeId)).filter((row) => row.trust === 'suspect').map((row) => ({ seq: row.seq, suspectBlocks: row.suspectBlocks }))) === JSON.stringify(expectedMarks),
+    );
+    const repair = await sync();
+    output.say(`   the next sync is restore point ${repair.seq} (${repair.kind}): it carried the head's bad block from the primary`);
+    const repairedHead = (await readChain(context, volumeId)).find((entry) => entry.seq === repair.seq);
+    check(
+      'the next sync carried the repair: a trusted fix-up equal to the primary',
+      repair.kind === 'fixup' && repairedHead?.trust === 'trusted'
+        && imageDifferences(images.get(repair.seq) ?? new Map(), await storedImage(cloud, repair.secondarySnapshotId)).length === 0,
+      `${repair.blocks} blocks`,
+    );
+
+    step(`7. Restore the newest trusted point before the damage to a new volume`);
+    const suspectSeqs = new Set(expectedMarks.map((mark) => mark.seq));
     const target = [...chain].reverse().find((entry) => !suspectSeqs.has(entry.seq) && entry.seq < Math.min(...suspectSeqs));
     if (target === undefined) throw new CheckFailedError('no trusted restore point before the damage', 'report this as a bug of the tour');
     const refusal = await refusalOf(runJob<RestoreReport>('Restore', { volumeId, seq: previous.seq }));
