@@ -81,6 +81,7 @@ export function syncPipeline(scope: Construct, job: JobBuilder, props: SyncPipel
     snapshotId: sfn.JsonPath.stringAt('$.plan.secondarySnapshotId'),
     expectedBlocks: sfn.JsonPath.numberAt('$.plan.blocks'),
     fencingToken: sfn.JsonPath.numberAt('$.plan.fencingToken'),
+    seq: sfn.JsonPath.numberAt('$.plan.seq'),
   });
   complete.next(waitSecondary);
 

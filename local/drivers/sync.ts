@@ -96,7 +96,7 @@ export async function driveSync(ctx: EngineContext, volumeId: string, runId?: st
         sourceSnapshotId: plan.primarySnapshotId, targetSnapshotId: plan.secondarySnapshotId,
       }))));
       if (steps.stopsAfter('CopySegment')) return result('CopySegment');
-      await steps.run('CompleteSnapshot', () => completeSnapshot(ctx, { volumeId, runId: id, snapshotId: plan.secondarySnapshotId, expectedBlocks: plan.blocks, fencingToken: plan.fencingToken }));
+      await steps.run('CompleteSnapshot', () => completeSnapshot(ctx, { volumeId, runId: id, snapshotId: plan.secondarySnapshotId, expectedBlocks: plan.blocks, fencingToken: plan.fencingToken, seq: plan.seq }));
       if (steps.stopsAfter('CompleteSnapshot')) return result('CompleteSnapshot');
       await steps.run('WaitSecondary', () => waitForSnapshot(ctx, { volumeId, runId: id, snapshotId: plan.secondarySnapshotId, side: 'secondary', fencingToken: plan.fencingToken }, options));
       if (steps.stopsAfter('WaitSecondary')) return result('WaitSecondary');

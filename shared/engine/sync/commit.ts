@@ -7,6 +7,7 @@ import type { DirtyRegionLog, Fence, JobRecord } from '../../core/ports/chain-st
 import { PURPOSE_TAG, SYNC_PRIMARY_PURPOSE, VOLUME_ID_TAG } from '../../core/tags';
 import type { EngineContext } from '../context';
 import { SnapshotNotReadyError, StepOrderError } from '../errors';
+import { entryDigestKey } from '../tasks/digest-key';
 import { renewFence } from '../tasks/lease';
 import type { SyncSummary } from './outputs';
 import type { SyncCommitInput } from './schemas';
@@ -37,8 +38,11 @@ export async function syncCommit(ctx: EngineContext, input: SyncCommitInput): Pr
     }
     // This run's CopySegments wrote the digests (a resumed run copies every segment again under
     // its own id): they are the new entry's digest manifest; the crashed run's are garbage.
-    entry = await commitInFlight(ctx, volumeId, drl, secondaryId, fence, runId);
-    if (drl.runId !== runId) await ctx.store.deleteRunItems(volumeId, drl.runId);
+    entry = await commitInFlight(ctx, volumeId, drl, secondaryId, fence, entryDigestKey(runId, seq));
+    if (drl.runId !== runId) {
+      await ctx.store.deleteRunItems(volumeId, drl.runId);
+      await ctx.store.deleteRunItems(volumeId, entryDigestKey(drl.runId, drl.seq));
+    }
   } else {
     const volume = await ctx.store.getVolume(volumeId);
     if (volume.headSeq === undefined || volume.headSeq < seq) {
@@ -47,7 +51,8 @@ export async function syncCommit(ctx: EngineContext, input: SyncCommitInput): Pr
     entry = await ctx.store.getEntry(volumeId, seq);
   }
   const deleted = await sweepPrimarySnapshots(ctx, volumeId);
-  await ctx.store.deleteRunItems(volumeId, runId, { keepDigests: entry.manifestLayers?.includes(runId) === true });
+  // The entry's digests are keyed apart (`entryDigestKey`): this only drops the run's own maps.
+  await ctx.store.deleteRunItems(volumeId, runId);
   const summary = commitSummary(volumeId, entry, deleted);
   const record: JobRecord = { runId, job: 'sync', status: 'succeeded', at: new Date(ctx.clock.now()).toISOString(), summary: { ...summary } };
   await ctx.store.putJobRecord(volumeId, record);

@@ -17,6 +17,7 @@ import type { SnapshotReader } from '../../core/ports/snapshots';
 import { PURPOSE_TAG, RESTORE_POINT_PURPOSE, RUN_ID_TAG, VOLUME_ID_TAG } from '../../core/tags';
 import type { EngineContext } from '../context';
 import { beatingBefore } from '../tasks/copy-blocks';
+import { entryDigestKey } from '../tasks/digest-key';
 import { LeaseHeartbeat } from '../tasks/lease';
 import { commitInFlight, commitSummary } from './commit';
 import type { RecoveryOutcome } from './outputs';
@@ -37,6 +38,7 @@ export async function recoverInFlight(ctx: EngineContext, volumeId: string, drl:
     }
     await ctx.store.clearDirtyRegionLog(volumeId, fence);
     await ctx.store.deleteRunItems(volumeId, drl.runId);
+    await ctx.store.deleteRunItems(volumeId, entryDigestKey(drl.runId, drl.seq));
     return { ...about, outcome: 'discarded', reason };
   };
   const secondaryId = drl.secondarySnapshotId;
@@ -53,9 +55,9 @@ export async function recoverInFlight(ctx: EngineContext, volumeId: string, drl:
   const mismatches = await compareDirtyRegions(ctx, volumeId, drl, secondaryId, fence);
   if (mismatches > 0) return discard(`${mismatches} block(s) of its DRL differ between ${drl.primarySnapshotId} and ${secondaryId}`, secondaryId);
   // The crashed run completed it from the digests its own CopySegments persisted.
-  const entry = await commitInFlight(ctx, volumeId, drl, secondaryId, fence, drl.runId);
-  // Its digests (the completion's) are the adopted entry's digest manifest.
-  await ctx.store.deleteRunItems(volumeId, drl.runId, { keepDigests: true });
+  const entry = await commitInFlight(ctx, volumeId, drl, secondaryId, fence, entryDigestKey(drl.runId, drl.seq));
+  // Its digests (keyed by run and seq) are the adopted entry's digest manifest; the run's maps go.
+  await ctx.store.deleteRunItems(volumeId, drl.runId);
   const commit = commitSummary(volumeId, entry, []);
   return { ...about, outcome: 'adopted', reason: `its completed secondary ${secondaryId} equals ${drl.primarySnapshotId} on the DRL's ${drl.deltaMap.size} block(s)`, commit };
 }

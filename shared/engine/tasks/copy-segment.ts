@@ -5,6 +5,7 @@
 import type { EngineContext } from '../context';
 import { StepOrderError } from '../errors';
 import { copySegmentBlocks } from './copy-blocks';
+import { entryDigestKey } from './digest-key';
 import { LeaseHeartbeat, renewFence } from './lease';
 import type { CopySegmentInput } from './schemas';
 
@@ -36,7 +37,7 @@ export async function copySegment(ctx: EngineContext, input: CopySegmentInput): 
   }
   const result = await copySegmentBlocks(
     { store: ctx.store, reader: ctx.primary.reader, writer: ctx.secondary.writer, logger: ctx.logger, blockWorkers: ctx.tuning.blockWorkers, heartbeat },
-    { volumeId, runId, segment, blocks: drl.deltaMap, sourceSnapshotId: input.sourceSnapshotId, targetSnapshotId: input.targetSnapshotId },
+    { volumeId, runId: entryDigestKey(runId, input.seq), segment, blocks: drl.deltaMap, sourceSnapshotId: input.sourceSnapshotId, targetSnapshotId: input.targetSnapshotId },
   );
   return { segment: result.segment, blocksWritten: result.blocksWritten };
 }

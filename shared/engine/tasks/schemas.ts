@@ -55,6 +55,8 @@ export const completeSnapshotInputSchema = z.object({
   expectedBlocks: z.number().int().nonnegative().optional(),
   /** The sync's lease: renewed first. */
   fencingToken: fencingTokenSchema.optional(),
+  /** A sync's entry: its CopySegments keyed the digests by run and seq. */
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
 });
 export type CompleteSnapshotInput = z.infer<typeof completeSnapshotInputSchema>;
 
