@@ -303,6 +303,11 @@ const VERIFY_FAULT_ORDER: readonly string[] = MODEL_VERIFY_FAULT_STEPS;
 export interface RunnerOptions {
   /** Names the run in reports (the generator's seed, or a scenario's number). */
   readonly seed: number;
+  /**
+   * Collect violations in {@link ModelRunner.violations} instead of throwing at the first: a
+   * scenario asserts its own outcome first, then that no invariant broke on the way.
+   */
+  readonly collect?: boolean;
   /** The volume's retention policy: a prune without seqs keeps the last `keepLast` points. */
   readonly keepLast?: number;
 }
@@ -318,11 +323,15 @@ export class ModelRunner {
   /** What the last restore of each point left (for scenario assertions): `seq` → block → hex. */
   readonly restored = new Map<number, Map<number, string>>();
 
+  /** Violations collected so far (with `collect`), each with the op it followed. */
+  readonly violations: Array<Violation & { readonly op: number }> = [];
+
   private constructor(
     readonly engine: EngineHarness,
     readonly volumeId: string,
     readonly seed: number,
     readonly keepLast: number,
+    private readonly collect: boolean,
   ) {
     this.damage = new StoredVersionDamage(engine.emulator);
     const lineage = PrimarySnapshotLog.of(engine);
@@ -334,7 +343,7 @@ export class ModelRunner {
     const keepLast = options.keepLast ?? DEFAULT_KEEP_LAST;
     const volumeId = await engine.createPrimaryVolume(1);
     await engine.protect(volumeId, 1, { retention: { keepLast } });
-    return new ModelRunner(engine, volumeId, options.seed, keepLast);
+    return new ModelRunner(engine, volumeId, options.seed, keepLast, options.collect === true);
   }
 
   private get ctx(): EngineContext {
@@ -356,7 +365,14 @@ export class ModelRunner {
       if (error instanceof ModelViolationError) throw error;
       violations.push({ invariant: 'ending', detail: `the harness failed: ${errorText(error)}${error instanceof Error && error.stack !== undefined ? `\n${error.stack}` : ''}` });
     }
-    if (violations.length > 0) throw this.violation(violations);
+    if (violations.length === 0) return;
+    if (!this.collect) throw this.violation(violations);
+    this.violations.push(...violations.map((violation) => ({ ...violation, op: this.log.length - 1 })));
+  }
+
+  /** With `collect`: throws {@link ModelViolationError} with every violation collected, if any. */
+  assertNoViolations(): void {
+    if (this.violations.length > 0) throw this.violation(this.violations.map((violation) => ({ ...violation, detail: `after op #${violation.op}: ${violation.detail}` })));
   }
 
   /** CPU time of this process per kind of op: `[count, ms running, ms checking]` (EBS_CDP_MODEL_TIMING=1 prints it; wall time depends on the machine's load). */
