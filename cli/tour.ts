@@ -4,8 +4,9 @@
  *
  * ```
  *  fill ─► protect ─► sync 0 (baseline) ─► syncs 1…4 while the workload writes ─► sync 5 (quiet)
- *        ─► corrupt blocks of S_5 (3 of D_5, 2 of D_4 only) ─► verify: finds exactly those 5,
- *           appends fix-up 6, marks 5 and 4 suspect ─► verify again: clean
+ *        ─► corrupt stored blocks S_5 reads (3 of D_5; 2 of D_4 only, shared with S_4) ─► verify:
+ *           finds exactly those 5, appends fix-up 6, marks 5 and 4 suspect (5 and 2 bad, what
+ *           each really holds) ─► verify again: clean
  *        ─► restore 4 refused (suspect) ─► restore 3 (newest trusted before the damage)
  *        ─► read the new volume back block by block: identical to P_3, the primary at point 3
  * ```
@@ -19,7 +20,7 @@ import * as path from 'node:path';
 import { volumeBlocks } from '../shared/core/constants';
 import type { ChainEntry } from '../shared/core/chain-entry';
 import { SuspectRestorePointError } from '../shared/core/errors';
-import type { SuspectMark } from '../shared/core/ports/chain-store';
+import type { SuspectMark } from '../shared/core/verify-plan';
 import type { EngineContext } from '../shared/engine/context';
 import type { JobName } from '../infra/state-machines';
 import type { VerifyReport } from '../shared/engine/verify';
@@ -243,8 +244,10 @@ export async function runTour(options: TourOptions): Promise<TourSummary> {
     const fromHead = head.deltaMap.toArray().slice(0, CORRUPT_HEAD_BLOCKS);
     const fromPrevious = previous.deltaMap.subtract(head.deltaMap).toArray().slice(0, CORRUPT_EARLIER_BLOCKS);
     const corrupted = [...fromHead, ...fromPrevious].sort((a, b) => a - b);
+    // Damage at rest, as on EBS: the stored version the head reads, shared with the point that wrote it.
     for (const blockIndex of corrupted) await cloud.emulator.store.corruptBlock(head.secondarySnapshotId, blockIndex);
-    output.say(`   corrupted blocks ${corrupted.join(', ')} of ${head.secondarySnapshotId} (restore point ${head.seq}); listings and checksums still look fine`);
+    output.say(`   corrupted blocks ${corrupted.join(', ')} as stored for ${head.secondarySnapshotId} (restore point ${head.seq}); listings and checksums still look fine`);
+    output.say(`   ${fromHead.length} of them restore point ${head.seq} wrote itself; ${fromPrevious.length} it shares with point ${previous.seq}, which now reads them bad too`);
 
     step(`5. Verify: compare the secondary with the primary, repair, walk back the chain`);
     const expectedWalk = naiveSuspectWalk([...chain].reverse(), corrupted);
@@ -258,6 +261,18 @@ export async function runTour(options: TourOptions): Promise<TourSummary> {
     check('the suspect points are the ones the walk back the chain names', JSON.stringify(bySeq(report.suspectPoints)) === JSON.stringify(bySeq(expectedWalk)), expectedWalk.map((mark) => mark.seq).join(', '));
     const marked = pointRows(await readChain(context, volumeId)).filter((row) => row.trust === 'suspect');
     check('the chain records those marks', JSON.stringify(marked.map((row) => ({ seq: row.seq, suspectBlocks: row.suspectBlocks }))) === JSON.stringify(bySeq(expectedWalk)));
+    const held = await Promise.all(
+      bySeq(expectedWalk).map(async ({ seq }) => {
+        const entry = chain.find((e) => e.seq === seq);
+        const bad = entry === undefined ? [] : imageDifferences(images.get(seq) ?? new Map(), await storedImage(cloud, entry.secondarySnapshotId));
+        return { seq, suspectBlocks: bad.length };
+      }),
+    );
+    check(
+      'each suspect point really holds as many bad blocks as its mark says',
+      JSON.stringify(held) === JSON.stringify(bySeq(expectedWalk)),
+      held.map((mark) => `point ${mark.seq}: ${mark.suspectBlocks}`).join(', '),
+    );
     const again = await runJob<VerifyReport>('Verify', { volumeId, quick: false });
     check('a second verify finds the secondary whole again', again.outcome === 'clean' && again.mismatches === 0, `${again.blocksScanned} blocks scanned`);
 

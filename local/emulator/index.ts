@@ -11,7 +11,7 @@ export type { Clock, SnapshotInfo, SnapshotState, SnapshotStorePort, Tag } from 
 export { unwrittenEncryptedBlock } from './encryption';
 export { EbsApiError } from './errors';
 export { DEFAULT_FAULTS, EmulatorStats, Faults, type FaultConfig } from './faults';
-export { SnapshotStore } from './store';
+export { SnapshotStore, type CorruptionResult, type CorruptionScope } from './store';
 export type { Ec2Handler } from './server';
 
 /** The emulator binds to loopback only: it has no authentication and must not be reachable from outside. */

@@ -22,8 +22,17 @@ export interface PersistedSnapshot {
   notFoundUntil?: number;
   clientToken?: string;
   requestFingerprint?: string;
-  /** Silently corrupted blocks: [blockIndex, hex hash of the corrupted content]. */
+  /**
+   * Blocks corrupted in this snapshot's private view only (`scope: 'snapshot'`):
+   * [blockIndex, hex hash of the corrupted content].
+   */
   corrupt: [number, string][];
+  /**
+   * Versions this snapshot's own block map wrote that are damaged at rest (`scope: 'stored'`):
+   * every snapshot whose image resolves to that version reads the damage.
+   * [blockIndex, hex hash of the damaged content]. Absent in data directories written before it.
+   */
+  storedCorrupt?: [number, string][];
 }
 
 /** Block map entries as hashes (the content ids of a running store are not stable across restarts). */

@@ -6,6 +6,7 @@ import type { EmulatorClock } from './clock';
 import { errorResponse, handleEbs, routeEbs, type EbsContext, type EbsResponse } from './ebs/api';
 import { EbsApiError } from './errors';
 import type { EmulatorStats, FaultConfig } from './faults';
+import { CORRUPTION_SCOPES } from './store';
 
 /** Answers one EC2 Query API request (form-encoded parameters) with its XML. */
 export type Ec2Handler = (params: URLSearchParams) => Promise<{ status: number; body: string }>;
@@ -43,7 +44,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   send(res, { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 }
 
-const corruptRequest = z.object({ snapshotId: z.string(), blockIndex: z.number().int().nonnegative() });
+const corruptRequest = z.object({
+  snapshotId: z.string(),
+  blockIndex: z.number().int().nonnegative(),
+  scope: z.enum(CORRUPTION_SCOPES).default('stored'),
+});
 const advanceRequest = z.object({ ms: z.number().nonnegative() });
 
 /**
@@ -73,9 +78,8 @@ async function handleControl(ctx: ServerContext, req: IncomingMessage, res: Serv
       ctx.clock.advance(advanceRequest.parse(parsed).ms);
       return sendJson(res, 200, { now: new Date(ctx.clock.now()).toISOString() });
     case 'POST /_emulator/corrupt': {
-      const { snapshotId, blockIndex } = corruptRequest.parse(parsed);
-      await ctx.store.corruptBlock(snapshotId, blockIndex);
-      return sendJson(res, 200, { snapshotId, blockIndex });
+      const { snapshotId, blockIndex, scope } = corruptRequest.parse(parsed);
+      return sendJson(res, 200, await ctx.store.corruptBlock(snapshotId, blockIndex, scope));
     }
     case 'GET /_emulator/snapshots':
       return sendJson(res, 200, ctx.store.listSnapshots());

@@ -39,4 +39,11 @@ export interface ChainEntry {
   readonly pointInTime: string;
   /** When the entry was committed (ISO 8601); absent while pending. */
   readonly committedAt?: string;
+  /**
+   * The digest manifest (ARCHITECTURE.md "Verify"): the runs whose persisted digests hold the
+   * SHA-256 of every block `D_seq` lists, own run first; a prune appends the pruned entry's
+   * layers, whose digests count only where no earlier layer lists the block. Absent for entries
+   * committed before manifests existed (a scrub cannot check them).
+   */
+  readonly manifestLayers?: readonly string[];
 }

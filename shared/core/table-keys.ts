@@ -34,6 +34,8 @@ export const SORT_KEY_PREFIX = {
   runMap: 'RMAP#',
   /** `JOB#<runId>`: the outcome of a job run. */
   job: 'JOB#',
+  /** `BAD#<writerSeq>#<segment>`: the bad versions entry `writerSeq` wrote in one segment. */
+  badVersion: 'BAD#',
 } as const;
 
 /** Seqs are zero-padded to 10 digits: that outlasts any chain. */
@@ -121,6 +123,16 @@ export function runMapSk(runId: string, name: string, segment: number): string {
 }
 
 /** The sort key of a job run's record. */
+/** Sort-key prefix of the bad versions written by entry `writer` (every writer when absent). */
+export function badVersionSkPrefix(writer?: number): string {
+  return writer === undefined ? SORT_KEY_PREFIX.badVersion : `${SORT_KEY_PREFIX.badVersion}${padKeyNumber(writer, SEQ_DIGITS)}#`;
+}
+
+/** `BAD#<writer:10>#<segment:4>`: the bad versions entry `writer` wrote in `segment`. */
+export function badVersionSk(writer: number, segment: number): string {
+  return `${badVersionSkPrefix(writer)}${padKeyNumber(segment, SEGMENT_DIGITS)}`;
+}
+
 export function jobSk(runId: string): string {
   return `${SORT_KEY_PREFIX.job}${runId}`;
 }

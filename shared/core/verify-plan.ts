@@ -1,8 +1,8 @@
 /**
  * The maps of a verify (claims 1–11, 13–23): what a segment scans, the compare delta map `C`
  * built from its mismatches, the scan delta map `SD`, the revised compare map `C' = C − SD`,
- * the fix-up map `F = HC ∪ C'`, and the suspect walk that marks the restore points whose images
- * hold a bad block version.
+ * the fix-up map `F = HC ∪ C'`. The suspect walk, which records the bad versions whose holders
+ * are suspect, is in `bad-versions.ts`.
  *
  * ```
  *   T0: P0, D0, PIT map            T1: SD, C'           fix-up: P2, HC, F → fixup entry
@@ -10,10 +10,10 @@
  *   syncs keep committing here (their delta maps make SD)
  * ```
  */
-import { type Chain, toInstant, validateChain, pendingEntry, headEntry } from './chain';
+import { type Chain, pendingEntry, headEntry } from './chain';
 import { volumeBlocks } from './constants';
 import { DeltaMap } from './delta-map';
-import { BlockRangeError, ChainInvariantError } from './errors';
+import { BlockRangeError } from './errors';
 import type { PitMap } from './pit-map';
 
 /** Inputs of {@link scanScope}. */
@@ -70,18 +70,15 @@ export function compareDeltaMap(scope: DeltaMap, mismatches: Iterable<number>): 
 
 /**
  * The scan delta map `SD` (claims 8, 20): the union of the delta maps committed during the scan
- * interval `(T0, T1]`, i.e. every block a sync rewrote in the secondary while the scan ran.
+ * interval, i.e. of every committed entry after `t0Seq`, the head seq at `T0` (instants are
+ * chain positions, never wall-clock times).
  *
  * @param volumeBlocks - size of the result when no entry is larger (`C`'s)
  */
-export function scanDeltaMap(chain: Chain, t0: string, t1: string, volumeBlocks: number): DeltaMap {
-  const start = toInstant(t0, 'T0');
-  const end = toInstant(t1, 'T1');
+export function scanDeltaMap(chain: Chain, t0Seq: number, volumeBlocks: number): DeltaMap {
   let scanDelta = DeltaMap.empty(volumeBlocks);
   for (const entry of chain) {
-    if (entry.committedAt === undefined) continue;
-    const committedAt = toInstant(entry.committedAt);
-    if (committedAt > start && committedAt <= end) scanDelta = scanDelta.union(entry.deltaMap);
+    if (entry.status === 'committed' && entry.seq > t0Seq) scanDelta = scanDelta.union(entry.deltaMap);
   }
   return scanDelta;
 }
@@ -106,117 +103,8 @@ export function fixupMap(hostChangeMap: DeltaMap, revisedCompare: DeltaMap): Del
   return hostChangeMap.union(revisedCompare);
 }
 
-/** One restore point the suspect walk marks, and how many bad block versions its image holds. */
+/** One restore point whose image holds a bad version a check found, and its bad-block count. */
 export interface SuspectMark {
   readonly seq: number;
   readonly suspectBlocks: number;
-}
-
-/** What {@link suspectWalk} found. */
-export interface SuspectWalkResult {
-  /** The entry the walk started from: the last committed at or before `T0`. */
-  readonly startSeq: number;
-  /** Marks from the start entry backwards (descending seq). */
-  readonly marks: readonly SuspectMark[];
-  /**
-   * Blocks still in the walk's map after the baseline: bad in every image back to the baseline
-   * and never written by any entry, so nothing in the chain explains them (the baseline's mark
-   * counts them). Worth an alarm: damage outside the method's model.
-   */
-  readonly residual: DeltaMap;
-}
-
-/**
- * The suspect walk (claims 11, 23). Starts at the last entry committed at or before `T0`; marks
- * it suspect with the number of blocks still in the walk's map (its image holds their bad
- * version), subtracts its delta map (older images hold another version of those blocks), steps
- * to the previous entry, and stops when the map is empty.
- *
- * ```
- * C = {1,2,3}         seq:  0      1      2 (≤ T0)
- * D_2 = {1}          map: {3}    {2,3}  {1,2,3}
- * D_1 = {2}         mark:  1      2      3
- * D_0 = {3}          → after D_0 the map is empty: no residual
- * ```
- *
- * The walk starts from `C`, not `C'`: both compared images are snapshots frozen at `T0`, so
- * every mismatch is real, and a block a sync rewrote during the scan is still bad in the older
- * images.
- *
- * @param compare - `C`
- * @param t0 - when the verify took `P0`
- * @throws ChainInvariantError when no entry was committed at or before `T0`
- */
-export function suspectWalk(chain: Chain, compare: DeltaMap, t0: string): SuspectWalkResult {
-  validateChain(chain);
-  const startPosition = lastCommittedAtOrBefore(chain, t0);
-  const start = chain[startPosition];
-  if (start === undefined) throw new ChainInvariantError(`no restore point was committed at or before T0 ${t0}`);
-  const marks: SuspectMark[] = [];
-  let walk = compare.clone();
-  for (let position = startPosition; position >= 0 && !walk.isEmpty(); position--) {
-    const entry = chain[position];
-    if (entry === undefined) break;
-    marks.push({ seq: entry.seq, suspectBlocks: walk.size });
-    walk = walk.subtract(entry.deltaMap);
-  }
-  return { startSeq: start.seq, marks, residual: walk };
-}
-
-/**
- * Marks for the restore points committed during the scan interval `(T0, T1]`. The walk of
- * claim 11 goes backwards from `T0` only, yet a sync during the scan wrote its snapshot with
- * parent `S_head`, so its image inherits every bad block it did not rewrite: entry `j` holds
- * `C − (D_{start+1} ∪ … ∪ D_j)` bad versions. The last of them holds exactly `C'`, which the
- * fix-up then repairs. Kept apart from {@link suspectWalk} because the claims do not name it.
- *
- * @returns marks in ascending seq, only for entries that hold at least one bad block
- */
-export function scanIntervalSuspects(chain: Chain, compare: DeltaMap, t0: string, t1: string): SuspectMark[] {
-  validateChain(chain);
-  const start = toInstant(t0, 'T0');
-  const end = toInstant(t1, 'T1');
-  const marks: SuspectMark[] = [];
-  let stillBad = compare.clone();
-  for (const entry of chain) {
-    if (entry.committedAt === undefined) continue;
-    const committedAt = toInstant(entry.committedAt);
-    if (committedAt <= start || committedAt > end) continue;
-    stillBad = stillBad.subtract(entry.deltaMap);
-    if (stillBad.isEmpty()) break;
-    marks.push({ seq: entry.seq, suspectBlocks: stillBad.size });
-  }
-  return marks;
-}
-
-/**
- * Applies suspect marks to the chain: each marked entry becomes suspect and adds the mark's
- * count to its `suspectBlocks` (an entry a previous verify marked keeps its earlier count too).
- *
- * @throws ChainInvariantError when a mark names an entry that is not a committed restore point
- */
-export function applySuspectMarks(chain: Chain, marks: readonly SuspectMark[]): Chain {
-  const added = new Map<number, number>();
-  for (const mark of marks) {
-    const entry = chain.find((candidate) => candidate.seq === mark.seq);
-    if (entry?.status !== 'committed') {
-      throw new ChainInvariantError(`cannot mark entry ${mark.seq} suspect: not a committed restore point`, { seq: mark.seq });
-    }
-    added.set(mark.seq, (added.get(mark.seq) ?? 0) + mark.suspectBlocks);
-  }
-  return chain.map((entry) => {
-    const count = added.get(entry.seq);
-    if (count === undefined || count === 0) return entry;
-    return { ...entry, trust: 'suspect' as const, suspectBlocks: entry.suspectBlocks + count };
-  });
-}
-
-/** Position of the last entry committed at or before `t0`, or -1. */
-function lastCommittedAtOrBefore(chain: Chain, t0: string): number {
-  const start = toInstant(t0, 'T0');
-  let found = -1;
-  for (const [position, entry] of chain.entries()) {
-    if (entry.committedAt !== undefined && toInstant(entry.committedAt) <= start) found = position;
-  }
-  return found;
 }

@@ -147,20 +147,22 @@ export class Workload {
 }
 
 /**
- * Silently corrupts `blocks` of restore point `seq` as damage at rest would show on EBS: a child
- * snapshot shares its parent's stored block, so the bad version is in `S_seq` and in every later
- * `S_n` that did not rewrite the block. The emulator corrupts one snapshot's copy at a time, so
- * each of those snapshots is corrupted in turn. Returns the seqs whose images now hold a bad block.
+ * Silently corrupts `blocks` of restore point `seq` as damage at rest shows on EBS: the emulator
+ * damages the stored version `S_seq`'s image resolves to, so the bad version is in the snapshot
+ * that wrote it and in every later `S_n` that did not rewrite the block. Returns the seqs whose
+ * images now hold a bad block.
  */
 export async function corruptFrom(harness: EngineHarness, volumeId: string, seq: number, blocks: readonly number[]): Promise<number[]> {
-  const chain = [];
-  for await (const entry of harness.context.store.readChain(volumeId)) if (entry.seq >= seq) chain.push(entry);
+  const seqBySnapshot = new Map<string, number>();
+  for await (const entry of harness.context.store.readChain(volumeId)) seqBySnapshot.set(entry.secondarySnapshotId, entry.seq);
+  const snapshotId = [...seqBySnapshot].find(([, s]) => s === seq)?.[0];
+  if (snapshotId === undefined) throw new Error(`${volumeId} has no restore point ${seq}`);
   const affected = new Set<number>();
   for (const blockIndex of blocks) {
-    for (const entry of chain) {
-      if (entry.seq > seq && entry.deltaMap.has(blockIndex)) break;
-      await harness.emulator.store.corruptBlock(entry.secondarySnapshotId, blockIndex);
-      affected.add(entry.seq);
+    const result = await harness.emulator.store.corruptBlock(snapshotId, blockIndex);
+    for (const id of result.affectedSnapshotIds) {
+      const affectedSeq = seqBySnapshot.get(id);
+      if (affectedSeq !== undefined) affected.add(affectedSeq);
     }
   }
   return [...affected].sort((a, b) => a - b);

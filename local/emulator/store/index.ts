@@ -12,6 +12,7 @@ import { UNALLOCATED } from '../block-table';
 import { FileContentStore, MemoryContentStore, type ContentStore } from '../content-store';
 import type { BlockData, Clock, CreateSnapshotFromVolumeArgs, SnapshotInfo, SnapshotState, SnapshotStorePort, Tag } from '../contracts';
 import { unwrittenEncryptedBlock } from '../encryption';
+import { validationError } from '../errors';
 import { sha256Hex } from '../../block-content';
 import { FilePersistence, MemoryPersistence, type Persistence } from '../persistence';
 import { BackgroundWork, ContentTable } from './content-table';
@@ -44,6 +45,21 @@ export {
   type StartOptions,
   type StartSnapshotParams,
 } from './rules';
+
+/** Where `corruptBlock` puts the damage: the stored version every sharer reads, or one snapshot's view. */
+export const CORRUPTION_SCOPES = ['stored', 'snapshot'] as const;
+export type CorruptionScope = (typeof CORRUPTION_SCOPES)[number];
+
+/** What `corruptBlock` did: who wrote the damaged version, and which snapshots now read damage. */
+export interface CorruptionResult {
+  scope: CorruptionScope;
+  snapshotId: string;
+  blockIndex: number;
+  /** The snapshot (of `snapshotId`'s ancestry, possibly itself) whose own map wrote the version damaged. */
+  writerSnapshotId: string;
+  /** Completed snapshots whose reads of the block now return the damage (`scope: 'snapshot'`: `snapshotId` only). */
+  affectedSnapshotIds: string[];
+}
 
 /** The snapshot store: every snapshot of the emulated account, its lineage and its block maps. */
 export class SnapshotStore implements SnapshotStorePort {
@@ -165,21 +181,58 @@ export class SnapshotStore implements SnapshotStorePort {
   // ---- fault back door -----------------------------------------------------------------------
 
   /**
-   * Silently corrupts one allocated block of one completed snapshot: reads of that block of that
-   * snapshot return different bytes (with their own, consistent checksum, as a bad write would
-   * leave them); other snapshots sharing the content and every listing are unaffected.
+   * Silently corrupts one allocated block of a completed snapshot. Reads return different bytes
+   * (the stored version with its first byte inverted) with their own, consistent checksum, as a
+   * bad write would leave them; listings and block tokens are unchanged.
+   *
+   * - `scope: 'stored'` (default): damage at rest. The version of the block that `snapshotId`'s
+   *   image resolves to was written by one snapshot of its ancestry (itself or the nearest
+   *   ancestor whose own map holds the block); that stored version is damaged, so the writer and
+   *   every descendant that did not rewrite the block read the damage. Other lineages holding
+   *   identical bytes (the content store keeps them once) and descendants that rewrote the block
+   *   are untouched.
+   * - `scope: 'snapshot'`: only `snapshotId`'s own view of the block; its children do not inherit it.
+   *
+   * The damage is always derived from the undamaged stored version, so corrupting a block again
+   * changes nothing.
+   *
+   * ```
+   *  S0 {0:a, 1:b} ─► S1 {1:c} ─► S2 {}        corrupt(S2, 0): writer S0 → S0, S1, S2 read a✗
+   *                                            corrupt(S2, 1): writer S1 → S1, S2 read c✗; S0 reads b
+   * ```
    */
-  async corruptBlock(snapshotId: string, blockIndex: number): Promise<void> {
+  async corruptBlock(snapshotId: string, blockIndex: number, scope: CorruptionScope = 'stored'): Promise<CorruptionResult> {
     const record = this.lifecycle.completed(snapshotId);
-    const id = requireAllocated(this.lineage.readableId(record, blockIndex), snapshotId, blockIndex);
-    const data = Buffer.from(await this.content.contentOf(id));
+    const writer = this.lineage.writerOf(record, blockIndex);
+    const storedId = writer?.own.lookup(blockIndex);
+    if (writer === undefined || storedId === undefined || storedId === UNALLOCATED) {
+      throw validationError(
+        'INVALID_BLOCK',
+        `Block ${blockIndex} is not allocated in '${snapshotId}': no snapshot of its ancestry stored a version of it to corrupt.`,
+        { snapshotId, blockIndex },
+      );
+    }
+    const data = Buffer.from(await this.content.contentOf(storedId));
     // Flip every bit of the first byte: the smallest change that still makes the block differ.
     data[0] ^= 0xff;
-    const corruptId = await this.content.retain(sha256Hex(data), data);
-    const previous = record.corruptIds.get(blockIndex);
-    record.corruptIds.set(blockIndex, corruptId);
+    const damagedId = await this.content.retain(sha256Hex(data), data);
+    const writerSnapshotId = writer.info.snapshotId;
+    if (scope === 'snapshot') {
+      const previous = record.corruptIds.get(blockIndex);
+      record.corruptIds.set(blockIndex, damagedId);
+      if (previous !== undefined) this.content.release(previous);
+      await this.records.save(record);
+      return { scope, snapshotId, blockIndex, writerSnapshotId, affectedSnapshotIds: [snapshotId] };
+    }
+    const previous = this.records.setStoredCorruption(writer, blockIndex, damagedId);
     if (previous !== undefined) this.content.release(previous);
-    await this.records.save(record);
+    await this.records.save(writer);
+    const affected = this.lineage.sharersOf(writer, blockIndex).filter((r) => {
+      this.lifecycle.refresh(r);
+      // A snapshot with its own private corruption of the block keeps reading that.
+      return r.info.state === 'completed' && !r.corruptIds.has(blockIndex);
+    });
+    return { scope, snapshotId, blockIndex, writerSnapshotId, affectedSnapshotIds: affected.map((r) => r.info.snapshotId) };
   }
 
   // ---- SnapshotStorePort (the EC2 half) ------------------------------------------------------

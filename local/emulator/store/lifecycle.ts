@@ -139,6 +139,7 @@ export class SnapshotLifecycle {
       own: BlockTable.empty(),
       pending: new Map(),
       corruptIds: new Map(),
+      storedCorruptIds: new Map(),
     };
     records.add(record);
     await records.save(record);
@@ -261,6 +262,7 @@ export class SnapshotLifecycle {
       corrupt: [],
       own: BlockTable.fromMap(ids),
       corruptIds: new Map(),
+      storedCorruptIds: new Map(),
     };
     await records.saveMap(snapshotId, record.own);
     records.add(record);
@@ -294,6 +296,7 @@ export class SnapshotLifecycle {
       for (const contentId of r.own.contentIds) content.release(contentId);
       for (const contentId of r.pending?.values() ?? []) content.release(contentId);
       for (const contentId of r.corruptIds.values()) content.release(contentId);
+      for (const contentId of r.storedCorruptIds.values()) content.release(contentId);
       await records.persistence.deleteSnapshot(id);
       r = parent;
     }

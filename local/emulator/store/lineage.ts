@@ -38,9 +38,56 @@ export class Lineage {
     return base;
   }
 
-  /** Content id of a block as reads see it: a silent corruption first, then the image. */
+  /**
+   * Content id of a block as reads see it: the snapshot's private corruption first, then the
+   * version its image resolves to, damaged if that stored version is damaged at rest.
+   */
   readableId(record: SnapshotRecord, blockIndex: number): number | undefined {
-    return record.corruptIds.get(blockIndex) ?? this.imageOf(record).lookup(blockIndex);
+    const privateCorruption = record.corruptIds.get(blockIndex);
+    if (privateCorruption !== undefined) return privateCorruption;
+    if (this.records.hasStoredCorruptionAt(blockIndex)) {
+      const damaged = this.writerOf(record, blockIndex)?.storedCorruptIds.get(blockIndex);
+      if (damaged !== undefined) return damaged;
+    }
+    return this.imageOf(record).lookup(blockIndex);
+  }
+
+  /**
+   * The snapshot whose own map wrote the version of `blockIndex` that `record`'s image resolves
+   * to: `record` itself or its nearest ancestor with an entry for the block (possibly an
+   * UNALLOCATED one, a trim). `undefined` when no snapshot of the ancestry ever wrote it.
+   */
+  writerOf(record: SnapshotRecord, blockIndex: number): SnapshotRecord | undefined {
+    for (let r: SnapshotRecord | undefined = record; r !== undefined; r = this.records.parentOf(r)) {
+      if (r.own.lookup(blockIndex) !== undefined) return r;
+    }
+    return undefined;
+  }
+
+  /**
+   * Snapshots (deleted ones aside) whose image resolves to the version of `blockIndex` that
+   * `writer` wrote: the writer and its descendants through every child that did not rewrite the
+   * block, breadth first from the writer. Pending children are included: they inherit the
+   * version once they complete.
+   */
+  sharersOf(writer: SnapshotRecord, blockIndex: number): SnapshotRecord[] {
+    const children = new Map<string, SnapshotRecord[]>();
+    for (const r of this.records.values()) {
+      const parentId = r.info.parentSnapshotId;
+      if (parentId === undefined) continue;
+      const siblings = children.get(parentId);
+      if (siblings === undefined) children.set(parentId, [r]);
+      else siblings.push(r);
+    }
+    const sharers: SnapshotRecord[] = [];
+    const queue = [writer];
+    for (let at = 0; at < queue.length; at++) {
+      const r = queue[at];
+      if (r !== writer && r.own.lookup(blockIndex) !== undefined) continue;
+      if (!r.deleted) sharers.push(r);
+      queue.push(...(children.get(r.info.snapshotId) ?? []));
+    }
+    return sharers;
   }
 
   /** Every allocated block of `second`, flagged IN_SECOND (ListChangedBlocks without a first snapshot). */

@@ -17,13 +17,21 @@ export interface SnapshotRecord extends PersistedSnapshot {
   own: BlockTable;
   /** Blocks written so far, while the snapshot is pending: block index → content id. */
   pending?: Map<number, number>;
+  /** This snapshot's private view of corrupted blocks (`scope: 'snapshot'`): block index → content id. */
   corruptIds: Map<number, number>;
+  /**
+   * Damage at rest of versions this snapshot's own map wrote (`scope: 'stored'`): block index →
+   * content id of the damaged bytes, read by every snapshot whose image resolves to that version.
+   */
+  storedCorruptIds: Map<number, number>;
 }
 
 /** Every snapshot of the emulated account by id (deleted ones too while a child inherits through them). */
 export class SnapshotRecords {
   private readonly byId = new Map<string, SnapshotRecord>();
   private readonly byClientToken = new Map<string, string>();
+  /** Stored versions damaged per block index: reads of other blocks skip the walk to the writer. */
+  private readonly storedCorruptions = new Map<number, number>();
 
   constructor(
     readonly persistence: Persistence,
@@ -37,7 +45,7 @@ export class SnapshotRecords {
   restore(loaded: LoadedState, clock: Clock): void {
     for (const persisted of loaded.snapshots) {
       const id = persisted.info.snapshotId;
-      const record: SnapshotRecord = { ...persisted, own: BlockTable.empty(), corruptIds: new Map() };
+      const record: SnapshotRecord = { ...persisted, own: BlockTable.empty(), corruptIds: new Map(), storedCorruptIds: new Map() };
       const map = loaded.maps.get(id);
       if (persisted.info.state === 'completed' || persisted.completing === true) {
         if (map === undefined) throw new EmulatorStateError(`completed snapshot ${id} has no block map`, { snapshotId: id });
@@ -56,6 +64,7 @@ export class SnapshotRecords {
         }
       }
       for (const [blockIndex, hash] of persisted.corrupt) record.corruptIds.set(blockIndex, this.content.adopt(hash));
+      for (const [blockIndex, hash] of persisted.storedCorrupt ?? []) this.setStoredCorruption(record, blockIndex, this.content.adopt(hash));
       this.byId.set(id, record);
       if (record.clientToken !== undefined) this.byClientToken.set(record.clientToken, id);
     }
@@ -87,9 +96,33 @@ export class SnapshotRecords {
     if (record.clientToken !== undefined) this.byClientToken.delete(record.clientToken);
   }
 
-  /** Drops a purged record from memory (its files are the caller's). */
+  /** Drops a purged record from memory (its files and content references are the caller's). */
   remove(snapshotId: string): void {
+    const record = this.byId.get(snapshotId);
+    for (const blockIndex of record?.storedCorruptIds.keys() ?? []) this.countStoredCorruption(blockIndex, -1);
     this.byId.delete(snapshotId);
+  }
+
+  /**
+   * Records damage at rest of the version of `blockIndex` that `writer`'s own map holds, and
+   * returns the content id of the damage it replaces (the caller releases it), if any.
+   */
+  setStoredCorruption(writer: SnapshotRecord, blockIndex: number, contentId: number): number | undefined {
+    const previous = writer.storedCorruptIds.get(blockIndex);
+    writer.storedCorruptIds.set(blockIndex, contentId);
+    if (previous === undefined) this.countStoredCorruption(blockIndex, 1);
+    return previous;
+  }
+
+  /** Whether any stored version of `blockIndex` is damaged (in any snapshot). */
+  hasStoredCorruptionAt(blockIndex: number): boolean {
+    return this.storedCorruptions.has(blockIndex);
+  }
+
+  private countStoredCorruption(blockIndex: number, delta: number): void {
+    const count = (this.storedCorruptions.get(blockIndex) ?? 0) + delta;
+    if (count > 0) this.storedCorruptions.set(blockIndex, count);
+    else this.storedCorruptions.delete(blockIndex);
   }
 
   parentOf(record: SnapshotRecord): SnapshotRecord | undefined {
@@ -127,6 +160,8 @@ export class SnapshotRecords {
       clientToken: record.clientToken,
       requestFingerprint: record.requestFingerprint,
       corrupt: [...record.corruptIds].map(([blockIndex, id]) => [blockIndex, this.content.hashOf(id)]),
+      storedCorrupt:
+        record.storedCorruptIds.size === 0 ? undefined : [...record.storedCorruptIds].map(([blockIndex, id]) => [blockIndex, this.content.hashOf(id)]),
     };
   }
 }

@@ -10,6 +10,8 @@ import { RetentionError } from '../../core/errors';
 import type { Fence, PruneEntryResult } from '../../core/ports/chain-store';
 import { entrySk, MAX_SEQ, mapSk, mapSkPrefix, volumePk } from '../../core/table-keys';
 import { ConcurrentUpdateError } from '../../core/ports/errors';
+import { handedToSuccessor } from '../../core/bad-versions';
+import { BadVersionItems } from './bad-versions';
 import { checkedFence, checkFence, checkSeq } from './checks';
 import { type EntryItem, entrySchema, type Key, parseItem, shardChecksum, toChainEntry, withoutUndefined } from './items';
 import { type ChainTableClient, itemKey } from './table';
@@ -18,15 +20,22 @@ import { type ChainTableClient, itemKey } from './table';
 export class ChainPruner {
   private readonly table: ChainTableClient;
 
-  constructor(table: ChainTableClient) {
+  private readonly badVersions: BadVersionItems;
+
+  constructor(table: ChainTableClient, badVersions: BadVersionItems) {
     this.table = table;
+    this.badVersions = badVersions;
   }
 
   /**
    * ```
-   *  MAP#succ#…#g(n+1) ─► ENTRY#succ{gen n+1, if checksum unchanged} ─► delete ENTRY#k ─► succ.kind=baseline (if k was first) ─► garbage
-   *  ╰── invisible ──╯    commit point of the merge: D_succ ⊇ D_k                         ╰────── a retry finishes these ──────╯
+   *  BAD#succ += BAD#k − D_succ ─► MAP#succ#…#g(n+1) ─► ENTRY#succ{gen n+1, if checksum unchanged} ─► delete ENTRY#k ─► succ.kind=baseline (if k was first) ─► garbage (MAP#k, BAD#k)
+   *  the same stored copies        ╰── invisible ──╯    commit point of the merge: D_succ ⊇ D_k                         ╰────── a retry finishes these ──────╯
    * ```
+   *
+   * `k`'s bad versions of blocks its successor did not rewrite are the copies the successor's
+   * image holds from then on; they are handed over before the merge (which hides which blocks the
+   * successor wrote itself), so a retry after the merge has nothing left to hand.
    */
   async pruneEntry(volumeId: string, seq: number, fence: Fence): Promise<PruneEntryResult> {
     checkSeq(seq);
@@ -46,6 +55,7 @@ export class ChainPruner {
     if (entry === undefined || entry.seq !== seq || successor === undefined) {
       // Pruned already; a crash may have stopped it before the successor became the baseline.
       await this.promoteFirstToBaseline(volumeId);
+      await this.badVersions.deleteWriter(volumeId, seq);
       return { pruned: false };
     }
     const [before] = seq === 0 ? [] : await this.entryItems(volumeId, 0, seq - 1, 1);
@@ -53,6 +63,8 @@ export class ChainPruner {
       item.segments.map((segment) => itemKey(volumeId, mapSk(item.seq, segment, item.mapGeneration)))));
     const pruned = toChainEntry(volumeId, entry, shards);
     const next = toChainEntry(volumeId, successor, shards);
+    const handed = handedToSuccessor((await this.badVersions.read(volumeId, meta.volumeSize)).get(seq), next.deltaMap);
+    if (!handed.isEmpty()) await this.badVersions.add(volumeId, new Map([[successor.seq, handed]]));
     const merged = pruned.deltaMap.union(next.deltaMap).resize(volumeBlocks(successor.volumeSize));
     if (!merged.equals(next.deltaMap)) {
       const generation = (successor.mapGeneration ?? 0) + 1;
@@ -66,6 +78,9 @@ export class ChainPruner {
         shardCount: mergedShards.size,
         checksum: shardChecksum(mergedShards),
         mapGeneration: generation,
+        // The pruned entry's digests, by reference: they still describe the copies the successor
+        // now holds from it (its own layers come first and win).
+        manifest: entry.manifest === undefined && successor.manifest === undefined ? undefined : [...(successor.manifest ?? []), ...(entry.manifest ?? [])],
       };
       try {
         await this.table.doc.send(new PutCommand({
@@ -87,7 +102,8 @@ export class ChainPruner {
     const garbage: Key[] = [];
     for await (const shard of this.table.queryPrefix(volumeId, mapSkPrefix(seq), true)) garbage.push(itemKey(volumeId, String(shard.sk)));
     await this.table.batchWrite([], garbage);
-    // A holder superseded meanwhile learns it here, as markSuspect's does.
+    await this.badVersions.deleteWriter(volumeId, seq);
+    // A holder superseded meanwhile learns it here, as recordBadVersions' does.
     await this.table.updateMeta(volumeId, (current) => ({ ...checkedFence(current, fence) }));
     return { pruned: true, successorSeq: successor.seq, secondarySnapshotId: entry.secondarySnapshotId };
   }

@@ -9,7 +9,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type BadVersions, type EntryStep, imageBadBlocks, oldestBadWriter } from '../../core/bad-versions';
 import type { ChainEntry } from '../../core/chain-entry';
 import { volumeBlocks } from '../../core/constants';
 import { DeltaMap } from '../../core/delta-map';
@@ -20,10 +21,10 @@ import type {
   Fence,
   PruneEntryResult,
   ReadChainOptions,
-  SuspectMark,
 } from '../../core/ports/chain-store';
 import { drlSk, entrySk, MAX_SEQ, mapSk, mapSkPrefix, SORT_KEY_PREFIX, volumePk } from '../../core/table-keys';
 import { ChainStoreCorruptError, ChainStoreInputError, ConcurrentUpdateError } from '../../core/ports/errors';
+import { BadVersionItems } from './bad-versions';
 import { ChainPruner } from './chain-prune';
 import { checkedFence, checkFence, checkId, checkMapSize, checkNextEntry, checkSeq } from './checks';
 import {
@@ -62,11 +63,13 @@ export class DynamoDbDeltaMapChain implements DeltaMapChain {
   private readonly table: ChainTableClient;
   private readonly pageSize: number;
   private readonly pruner: ChainPruner;
+  private readonly badVersions: BadVersionItems;
 
   constructor(table: ChainTableClient, options: DeltaMapChainOptions = {}) {
     this.table = table;
     this.pageSize = options.pageSize ?? DEFAULT_ENTRY_PAGE_SIZE;
-    this.pruner = new ChainPruner(table);
+    this.badVersions = new BadVersionItems(table);
+    this.pruner = new ChainPruner(table, this.badVersions);
   }
 
   // ── dirty region log ───────────────────────────────────────────────────────────────────
@@ -161,38 +164,30 @@ export class DynamoDbDeltaMapChain implements DeltaMapChain {
     return this.commit(volumeId, entry, fence);
   }
 
-  async markSuspect(volumeId: string, marks: readonly SuspectMark[], fence: Fence): Promise<void> {
+  async recordBadVersions(volumeId: string, versions: BadVersions, fence: Fence): Promise<void> {
     const meta = await this.table.readMeta(volumeId);
     checkFence(meta, fence);
-    for (const mark of marks) {
-      if (!Number.isInteger(mark.suspectBlocks) || mark.suspectBlocks < 1) {
-        throw new ChainStoreInputError(
-          `volume ${volumeId}: a suspect mark needs a positive block count; got ${mark.suspectBlocks} for entry ${mark.seq}`,
-          { volumeId, seq: mark.seq });
-      }
-      if (meta.headSeq === undefined || mark.seq > meta.headSeq) {
+    for (const [writer, blocks] of versions) {
+      checkSeq(writer);
+      if (meta.headSeq === undefined || writer > meta.headSeq) {
         throw new RestorePointNotFoundError(
-          `volume ${volumeId}: restore point ${mark.seq} is not committed, so it cannot be marked suspect`,
-          { volumeId, seq: mark.seq });
+          `volume ${volumeId}: restore point ${writer} is not committed, so no copy it wrote can be recorded bad`,
+          { volumeId, seq: writer });
+      }
+      if (blocks.volumeBlocks > volumeBlocks(meta.volumeSize)) {
+        throw new ChainStoreInputError(
+          `volume ${volumeId}: bad versions of entry ${writer} are sized for ${blocks.volumeBlocks} blocks, more than the volume's ${volumeBlocks(meta.volumeSize)}`,
+          { volumeId, seq: writer });
       }
     }
-    for (const mark of marks) {
-      try {
-        // The largest count wins: an image's bad blocks never heal, so a later walk that saw
-        // fewer (it started from a smaller compare map) must not lower what an earlier one found.
-        await this.table.doc.send(new UpdateCommand({
-          TableName: this.table.name,
-          Key: itemKey(volumeId, entrySk(mark.seq)),
-          UpdateExpression: 'SET trust = :suspect, suspectBlocks = :blocks',
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(suspectBlocks) OR suspectBlocks < :blocks)',
-          ExpressionAttributeValues: { ':suspect': 'suspect', ':blocks': mark.suspectBlocks },
-        }));
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      }
-    }
-    // A holder superseded during the walk learns it here; its marks stand, being true findings.
+    await this.badVersions.add(volumeId, versions);
+    // A holder superseded while it recorded learns it here; what it recorded stands, being true findings.
     await this.table.updateMeta(volumeId, (current) => ({ ...checkedFence(current, fence) }), meta);
+  }
+
+  async readBadVersions(volumeId: string): Promise<Map<number, DeltaMap>> {
+    const meta = await this.table.readMeta(volumeId);
+    return this.badVersions.read(volumeId, meta.volumeSize);
   }
 
   async *readChain(volumeId: string, options: ReadChainOptions = {}): AsyncIterable<ChainEntry> {
@@ -204,6 +199,11 @@ export class DynamoDbDeltaMapChain implements DeltaMapChain {
       && meta.inFlight.seq >= fromSeq && meta.inFlight.seq <= toSeq ? meta.inFlight : undefined;
     if (pending !== undefined && descending) yield await this.pendingEntry(volumeId, pending);
     const lastSeq = Math.min(toSeq, meta.headSeq ?? -1);
+    const badBlocks = fromSeq <= lastSeq ? await this.derivedBadBlocks(volumeId, meta.volumeSize, lastSeq) : new Map<number, DeltaMap>();
+    const derived = (entry: ChainEntry): ChainEntry => {
+      const count = badBlocks.get(entry.seq)?.size ?? 0;
+      return count === 0 ? entry : { ...entry, trust: 'suspect', suspectBlocks: count };
+    };
     if (fromSeq <= lastSeq) {
       let startKey: Key | undefined;
       do {
@@ -220,7 +220,7 @@ export class DynamoDbDeltaMapChain implements DeltaMapChain {
         for (const group of shardBudgetGroups(entries)) {
           const shards = await this.table.batchGet(group.flatMap((entry) =>
             entry.segments.map((segment) => itemKey(volumeId, mapSk(entry.seq, segment, entry.mapGeneration)))));
-          for (const entry of group) yield toChainEntry(volumeId, entry, shards);
+          for (const entry of group) yield derived(toChainEntry(volumeId, entry, shards));
         }
         startKey = page.LastEvaluatedKey as Key | undefined;
       } while (startKey !== undefined);
@@ -242,6 +242,38 @@ export class DynamoDbDeltaMapChain implements DeltaMapChain {
   // ── internals ──────────────────────────────────────────────────────────────────────────
 
   /**
+   * The bad blocks of every image up to `lastSeq`, derived from the bad versions. Nothing is read
+   * but one Query when the volume has none (the usual case); otherwise the entries from the oldest
+   * bad writer on, with only the delta-map shards of segments that hold a bad version.
+   */
+  private async derivedBadBlocks(volumeId: string, volumeSize: number, lastSeq: number): Promise<Map<number, DeltaMap>> {
+    const bad = await this.badVersions.read(volumeId, volumeSize);
+    const oldest = oldestBadWriter(bad);
+    if (oldest === undefined || oldest > lastSeq) return new Map();
+    const badSegments = new Set<number>();
+    for (const blocks of bad.values()) for (const segment of blocks.segmentIndexes()) badSegments.add(segment);
+    const steps: EntryStep[] = [];
+    for await (const raw of this.table.queryPrefix(volumeId, SORT_KEY_PREFIX.entry)) {
+      const entry = parseItem(entrySchema, raw, volumeId);
+      if (entry.seq < oldest || entry.seq > lastSeq) continue;
+      const wanted = entry.segments.filter((segment) => badSegments.has(segment));
+      const found = await this.table.batchGet(wanted.map((segment) => itemKey(volumeId, mapSk(entry.seq, segment, entry.mapGeneration))));
+      const shards: Array<[number, Uint8Array]> = [];
+      for (const segment of wanted) {
+        const shard = found.get(mapSk(entry.seq, segment, entry.mapGeneration));
+        if (shard === undefined) {
+          throw new ChainStoreCorruptError(
+            `volume ${volumeId}: restore point ${entry.seq} lacks its delta-map shard for segment ${segment}; the table ` +
+              'was changed outside ebs-cdp: restore it from a DynamoDB backup', { volumeId, seq: entry.seq, segment });
+        }
+        shards.push([segment, shard.bytes]);
+      }
+      steps.push({ seq: entry.seq, deltaMap: DeltaMap.join(volumeBlocks(entry.volumeSize), shards) });
+    }
+    return imageBadBlocks(steps, bad);
+  }
+
+  /**
    * shards ──► ENTRY#seq ──► META (commit point) ──► clean-up. Idempotent: once META covers
    * `seq`, a retry only checks that it carries the same entry and finishes the clean-up.
    */
@@ -260,10 +292,9 @@ export class DynamoDbDeltaMapChain implements DeltaMapChain {
       primarySnapshotId: entry.primarySnapshotId,
       secondarySnapshotId: entry.secondarySnapshotId,
       volumeSize: entry.volumeSize,
-      trust: entry.trust,
-      suspectBlocks: entry.trust === 'suspect' ? entry.suspectBlocks : undefined,
       pointInTime: entry.pointInTime,
       committedAt: entry.committedAt,
+      manifest: entry.manifestLayers === undefined ? undefined : [...entry.manifestLayers],
       segments: [...shards.keys()],
       shardCount: shards.size,
       checksum: shardChecksum(shards),

@@ -7,9 +7,10 @@
  * | sk                                  | port           | holds                                                                                                  | read by                                         |
  * |-------------------------------------|----------------|--------------------------------------------------------------------------------------------------------|-------------------------------------------------|
  * | `META`                              | VolumeRegistry | config, size, headSeq, base `P_head`, lease, fencing counter, entry in flight, version, unprotect mark | every call                                      |
- * | `ENTRY#<seq:10>`                    | DeltaMapChain  | a committed entry without its map: kind, `P_n`, `S_n`, size, trust, times, shard list + checksum       | readChain, getEntry (every job, CLI); unprotect |
+ * | `ENTRY#<seq:10>`                    | DeltaMapChain  | a committed entry without its map: kind, `P_n`, `S_n`, size, times, shard list + checksum              | readChain, getEntry (every job, CLI); unprotect |
  * | `MAP#<seq:10>#<segment:4>`          | DeltaMapChain  | one delta-map shard of entry `seq`, as committed (`DeltaMap.encodeSegment` bytes)                      | readChain, getEntry                             |
  * | `MAP#<seq:10>#<segment:4>#g<n>`     | DeltaMapChain  | that shard after pruning merged the predecessor's in; `n` = `ENTRY.mapGeneration`                      | readChain, getEntry                             |
+ * | `BAD#<writer:10>#<segment:4>`       | DeltaMapChain  | the bad versions entry `writer` wrote in one segment (encoded blocks), version for conditional puts    | readChain, getEntry (trust is derived), verify  |
  * | `DRL#<segment:4>`                   | DeltaMapChain  | one dirty-region-log shard of the entry in flight, stamped with its runId and seq                      | readDirtyRegionLog (sync, verify, CLI)          |
  * | `RUN#<runId>`                       | RunState       | a verify run: `T0`, `P0`, head seq at `T0`, quick, status, counts, result                              | getVerifyRun (verify)                           |
  * | `CMP#<key>#<segment:4>`             | RunState       | one shard of a verify's compare map `C` (key `<runId>`) or derived map (key `<runId>:d0`…)             | readCompareMap (verify)                         |
@@ -20,17 +21,21 @@
  * Lifetimes and other writers:
  * - META is also written by Dispatch (infra/constructs/schedules.ts): the config, and size,
  *   counter and version when it creates META, bumping the version so a racing store update retries.
- * - ENTRY#, MAP#: written by commitEntry and appendFixup; markSuspect sets an entry's trust;
+ * - ENTRY#, MAP#: written by commitEntry and appendFixup (no trust field: an entry's trust is
+ *   derived from BAD# when read; a `trust` written by older versions is ignored);
  *   pruneEntry writes the successor's `#g<n>` shards and entry, then deletes the pruned ones.
  * - DRL#: written before a sync or fix-up copies; deleted by the commit or clearDirtyRegionLog.
  *   readChain with `includePending` (prune, `getEntry`) yields it as the pending entry.
  * - CMP#: the derived verify maps (`:d0`, `:quick`, `:scope`, `:revised`) are listed in
  *   shared/engine/verify/maps.ts. RUN# and CMP# are kept until the volume is unprotected.
- * - DIG#: written by every CopySegment (sync, fix-up, restore); DIG# and RMAP# are deleted by
- *   deleteRunItems when their run ends.
+ * - DIG#: written by every CopySegment (sync, fix-up, restore), with the segment's block list on
+ *   chunk 0. A committed entry's run keeps them: they are its digest-manifest layer
+ *   (`ENTRY.manifest` lists the layers' run ids; a prune appends the pruned entry's by reference).
+ *   Other runs' DIG# and RMAP# are deleted by deleteRunItems when their run ends. Layers no entry
+ *   lists any more are not compacted yet: they stay until the volume is unprotected.
  * - unprotectVolume deletes every item of the partition, META last.
- * - ARCHITECTURE.md's digest manifest and bad versions are no items yet: trust lives on ENTRY#
- *   (`trust`, `suspectBlocks`), block digests only per run (DIG#).
+ * - BAD#: the one record of damage, united into by recordBadVersions (a verify's suspect walk);
+ *   pruneEntry hands a pruned writer's items to its successor, then deletes them.
  *
  * There are no transactions (DynamoDB's cost 2× and dynalite has none), so every mutation is a
  * sequence whose last write, a version-conditional put of META, is the commit point:
@@ -57,9 +62,11 @@
  * | `checks.ts`          | input checks, next-entry and fence checks                                     |
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { BadVersions } from '../../core/bad-versions';
 import type { ChainEntry } from '../../core/chain-entry';
 import type { DeltaMap } from '../../core/delta-map';
 import type {
+  DigestLayerSegment,
   BreakLeaseRequest,
   BreakLeaseResult,
   ChainStore,
@@ -76,7 +83,6 @@ import type {
   RenewRequest,
   RunMapState,
   SegmentDigests,
-  SuspectMark,
   UnprotectRequest,
   UnprotectResult,
   VerifyRun,
@@ -180,8 +186,12 @@ export class DynamoDbChainStore implements ChainStore {
     return this.chain.appendFixup(volumeId, entry, fence);
   }
 
-  markSuspect(volumeId: string, marks: readonly SuspectMark[], fence: Fence): Promise<void> {
-    return this.chain.markSuspect(volumeId, marks, fence);
+  recordBadVersions(volumeId: string, versions: BadVersions, fence: Fence): Promise<void> {
+    return this.chain.recordBadVersions(volumeId, versions, fence);
+  }
+
+  readBadVersions(volumeId: string): Promise<Map<number, DeltaMap>> {
+    return this.chain.readBadVersions(volumeId);
   }
 
   readChain(volumeId: string, options?: ReadChainOptions): AsyncIterable<ChainEntry> {
@@ -214,8 +224,8 @@ export class DynamoDbChainStore implements ChainStore {
     return this.runs.readCompareMap(volumeId, runId, volumeBlocks);
   }
 
-  putBlockDigests(volumeId: string, runId: string, segment: number, digests: Uint8Array): Promise<void> {
-    return this.runs.putBlockDigests(volumeId, runId, segment, digests);
+  putBlockDigests(volumeId: string, runId: string, segment: number, digests: Uint8Array, blocks?: DeltaMap): Promise<void> {
+    return this.runs.putBlockDigests(volumeId, runId, segment, digests, blocks);
   }
 
   readBlockDigests(volumeId: string, runId: string): AsyncIterable<SegmentDigests> {
@@ -234,8 +244,12 @@ export class DynamoDbChainStore implements ChainStore {
     return this.runs.readRunMapSegments(volumeId, runId, name, volumeBlocks);
   }
 
-  deleteRunItems(volumeId: string, runId: string): Promise<void> {
-    return this.runs.deleteRunItems(volumeId, runId);
+  readDigestLayerSegment(volumeId: string, runId: string, segment: number, volumeBlocks: number): Promise<DigestLayerSegment | undefined> {
+    return this.runs.readDigestLayerSegment(volumeId, runId, segment, volumeBlocks);
+  }
+
+  deleteRunItems(volumeId: string, runId: string, options?: { readonly keepDigests?: boolean }): Promise<void> {
+    return this.runs.deleteRunItems(volumeId, runId, options);
   }
 
   // ── JobHistory ─────────────────────────────────────────────────────────────────────────

@@ -60,7 +60,8 @@ export const entrySchema = z.object({
   primarySnapshotId: z.string(),
   secondarySnapshotId: z.string(),
   volumeSize: z.number().int().positive(),
-  trust: z.enum(['trusted', 'suspect']),
+  /** Written before bad versions existed; ignored on read (trust is derived from BAD# items). */
+  trust: z.enum(['trusted', 'suspect']).optional(),
   suspectBlocks: z.number().int().nonnegative().optional(),
   pointInTime: z.string(),
   committedAt: z.string().optional(),
@@ -69,6 +70,17 @@ export const entrySchema = z.object({
   checksum: z.string(),
   /** Bumped when pruning merges a predecessor's map in: the merged shards live under new keys. */
   mapGeneration: z.number().int().positive().optional(),
+  /** The digest manifest's layers: run ids whose DIG# items hold it, own first (pruning appends the pruned entry's). */
+  manifest: z.array(z.string()).optional(),
+});
+
+/** `BAD#<writer>#<segment>`: the bad versions one entry wrote in one segment, and a version for conditional updates. */
+export const badVersionSchema = z.object({
+  sk: z.string(),
+  writer: z.number().int().nonnegative(),
+  segment: z.number().int().nonnegative(),
+  bytes: z.instanceof(Uint8Array),
+  version: z.number().int().nonnegative(),
 });
 
 export const shardSchema = z.object({
@@ -96,11 +108,13 @@ export const digestSchema = z.object({
   chunks: z.number().int().positive(),
   checksum: z.string(),
   bytes: z.instanceof(Uint8Array),
+  /** On chunk 0 when the digests are a manifest layer: the segment's blocks (`encodeSegment`). */
+  blocks: z.instanceof(Uint8Array).optional(),
 });
 
 export const jobRecordSchema = z.object({
   runId: z.string(),
-  job: z.enum(['sync', 'verify', 'restore', 'prune']),
+  job: z.enum(['sync', 'verify', 'restore', 'prune', 'scrub']),
   status: z.enum(['succeeded', 'failed']),
   at: z.string(),
   errorName: z.string().optional(),
@@ -189,9 +203,11 @@ export function toChainEntry(volumeId: string, item: EntryItem, found: ReadonlyM
     secondarySnapshotId: item.secondarySnapshotId,
     volumeSize: item.volumeSize,
     status: 'committed',
-    trust: item.trust,
-    suspectBlocks: item.suspectBlocks ?? 0,
+    // Derived from the bad versions by the reader (`DynamoDbDeltaMapChain.readChain`).
+    trust: 'trusted',
+    suspectBlocks: 0,
     pointInTime: item.pointInTime,
     committedAt: item.committedAt,
+    ...(item.manifest === undefined ? {} : { manifestLayers: item.manifest }),
   };
 }

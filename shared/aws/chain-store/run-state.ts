@@ -7,6 +7,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { MAX_VOLUME_BLOCKS } from '../../core/constants';
 import { DeltaMap } from '../../core/delta-map';
 import type {
+  DigestLayerSegment,
   CompareMapState,
   RunMapState,
   RunState,
@@ -79,13 +80,18 @@ export class DynamoDbRunState implements RunState {
 
   // ── block digests ──────────────────────────────────────────────────────────────────────
 
-  async putBlockDigests(volumeId: string, runId: string, segment: number, digests: Uint8Array): Promise<void> {
+  async putBlockDigests(volumeId: string, runId: string, segment: number, digests: Uint8Array, blocks?: DeltaMap): Promise<void> {
     checkId(runId, 'runId');
     checkSegment(segment, MAX_VOLUME_BLOCKS);
     if (digests.length % DIGEST_BYTES !== 0) {
       throw new ChainStoreInputError(`digests come in ${DIGEST_BYTES}-byte records; got ${digests.length} bytes`, { volumeId, segment });
     }
     const count = digests.length / DIGEST_BYTES;
+    if (blocks !== undefined && (blocks.segmentSize(segment) !== count || blocks.size !== count)) {
+      throw new ChainStoreInputError(`${count} digests need ${count} blocks of segment ${segment}; got ${blocks.size}`, { volumeId, segment });
+    }
+    // The block list (≤ 8,194 bytes) rides on chunk 0: with it the digests are a manifest layer.
+    const blockList = blocks?.encodeSegment(segment);
     const chunks = Math.max(1, Math.ceil(count / DIGESTS_PER_ITEM));
     // Every chunk carries the hash of the whole segment's digests, so a reader detects a mix of
     // chunks from two attempts (a crash between puts) instead of completing with a wrong aggregate.
@@ -94,7 +100,10 @@ export class DynamoDbRunState implements RunState {
       const bytes = digests.subarray(chunk * DIGESTS_PER_ITEM * DIGEST_BYTES, (chunk + 1) * DIGESTS_PER_ITEM * DIGEST_BYTES);
       await this.table.doc.send(new PutCommand({
         TableName: this.table.name,
-        Item: { ...itemKey(volumeId, digestSk(runId, segment, chunk)), segment, chunk, chunks, count, checksum, bytes },
+        Item: withoutUndefined({
+          ...itemKey(volumeId, digestSk(runId, segment, chunk)), segment, chunk, chunks, count, checksum, bytes,
+          blocks: chunk === 0 ? blockList : undefined,
+        }),
       }));
     }
     const stale: Key[] = [];
@@ -172,10 +181,32 @@ export class DynamoDbRunState implements RunState {
     return { deltaMap: DeltaMap.join(blocks, shards), segments: shards.map(([segment]) => segment) };
   }
 
-  async deleteRunItems(volumeId: string, runId: string): Promise<void> {
+  async readDigestLayerSegment(volumeId: string, runId: string, segment: number, volumeBlocks: number): Promise<DigestLayerSegment | undefined> {
+    checkId(runId, 'runId');
+    checkSegment(segment, volumeBlocks);
+    const items = [];
+    for await (const raw of this.table.queryPrefix(volumeId, digestSkPrefix(runId, segment))) items.push(parseItem(digestSchema, raw, volumeId));
+    if (items.length === 0) return undefined;
+    const [first] = items;
+    const digests = Buffer.concat(items.map((item) => item.bytes));
+    const whole = items.every((item, at) => item.chunk === at && item.chunks === first.chunks && item.checksum === first.checksum)
+      && items.length === first.chunks && createHash('sha256').update(digests).digest('base64') === first.checksum;
+    if (!whole || first.blocks === undefined) {
+      throw new ChainStoreCorruptError(
+        `volume ${volumeId}: the digests run ${runId} stored for segment ${segment} are ${whole ? 'not a manifest layer (no block list)' : 'incomplete or mixed'}; ` +
+          'a scrub cannot check that segment: run a full verify', { volumeId, segment });
+    }
+    const blocks = DeltaMap.decodeSegment(volumeBlocks, segment, first.blocks);
+    if (blocks.size * DIGEST_BYTES !== digests.length) {
+      throw new ChainStoreCorruptError(`volume ${volumeId}: run ${runId} stored ${digests.length / DIGEST_BYTES} digests for ${blocks.size} blocks of segment ${segment}`, { volumeId, segment });
+    }
+    return { blocks, digests };
+  }
+
+  async deleteRunItems(volumeId: string, runId: string, options: { readonly keepDigests?: boolean } = {}): Promise<void> {
     checkId(runId, 'runId');
     const keys: Key[] = [];
-    for (const prefix of [digestSkPrefix(runId), runMapSkPrefix(runId)]) {
+    for (const prefix of options.keepDigests === true ? [runMapSkPrefix(runId)] : [digestSkPrefix(runId), runMapSkPrefix(runId)]) {
       for await (const item of this.table.queryPrefix(volumeId, prefix, true)) keys.push(itemKey(volumeId, String(item.sk)));
     }
     await this.table.batchWrite([], keys);

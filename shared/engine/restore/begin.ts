@@ -49,7 +49,7 @@ export async function restoreBegin(ctx: RestoreContext, request: unknown): Promi
   const base = {
     volumeId,
     runId,
-    restorePoint: restorePointRef(restorePoint),
+    restorePoint: restorePointRef(restorePoint, input.allowSuspect === true),
     skippedSuspect: [...skippedSuspect],
     like,
     inPlace,
@@ -173,11 +173,12 @@ function swapTargetOf(
   return { instanceId: attachment.instanceId, device: attachment.device };
 }
 
-function restorePointRef(entry: ChainEntry): RestorePointRef {
+function restorePointRef(entry: ChainEntry, allowSuspect: boolean): RestorePointRef {
   return {
     seq: entry.seq,
     pointInTime: entry.pointInTime,
     trust: entry.trust,
+    ...(allowSuspect ? { allowSuspect } : {}),
     secondarySnapshotId: entry.secondarySnapshotId,
     volumeSize: entry.volumeSize,
   };

@@ -58,6 +58,8 @@ export const restorePointSchema = z.object({
   seq: SEQ,
   pointInTime: z.string(),
   trust: trustSchema,
+  /** The request allowed a suspect point (`--allow-suspect`): the re-check before the hand-over lets it pass. */
+  allowSuspect: z.boolean().optional(),
   /** `S_k`: the secondary snapshot holding the point's full image. */
   secondarySnapshotId: ID,
   /** GiB at point `k`. */

@@ -2,6 +2,7 @@
  * `RestoreCreateVolume` and `RestoreSwap` (claim 12): the restored volume, and its swap onto the
  * primary's instance when `inPlace`.
  */
+import { SuspectRestorePointError } from '../../core/errors';
 import { RestoreRequestError } from '../errors';
 import { PURPOSE_VOLUME, restoreTags, type RestoreContext } from './context';
 import type { RestoreCreateVolumeInput, RestoreSwapInput } from './schemas';
@@ -26,6 +27,7 @@ export async function restoreCreateVolume(ctx: RestoreContext, input: RestoreCre
     const existing = await volumes.describeVolume(input.newVolumeId);
     return { status: existing.state === 'creating' ? 'IN_PROGRESS' : 'COMPLETED', newVolumeId: existing.volumeId, availabilityZone };
   }
+  await recheckTrust(ctx, input);
   // A full restore recreates the image of point k at its own size; a delta restore's target has
   // the primary's current size (a child snapshot is never smaller than its parent P_now).
   const size = input.mode === 'full' ? input.restorePoint.volumeSize : Math.max(input.like.size, input.restorePoint.volumeSize);
@@ -47,6 +49,24 @@ export async function restoreCreateVolume(ctx: RestoreContext, input: RestoreCre
     tags: restoreTags(input.runId, input.restorePoint.seq, input.volumeId, PURPOSE_VOLUME),
   });
   return { status: created.state === 'creating' ? 'IN_PROGRESS' : 'COMPLETED', newVolumeId: created.volumeId, availabilityZone };
+}
+
+/**
+ * Trust is re-checked just before a volume is handed over: a check that found a bad version the
+ * point holds after RestoreBegin chose it makes the point suspect, and a suspect point needs the
+ * override. Nothing was created yet; the restore's own target snapshot is left to its clean-up.
+ *
+ * @throws SuspectRestorePointError when the point turned suspect and the request did not allow it
+ */
+async function recheckTrust(ctx: RestoreContext, input: RestoreCreateVolumeInput): Promise<void> {
+  if (input.restorePoint.allowSuspect === true) return;
+  const entry = await ctx.store.getEntry(input.volumeId, input.restorePoint.seq);
+  if (entry.trust !== 'suspect') return;
+  throw new SuspectRestorePointError(
+    `restore point ${entry.seq} of ${input.volumeId} turned suspect (${entry.suspectBlocks} bad blocks) while it was being restored; ` +
+      'no volume was created: restore another point, or this one with --allow-suspect',
+    { volumeId: input.volumeId, seq: entry.seq },
+  );
 }
 
 // ── RestoreSwap ──────────────────────────────────────────────────────────────────────────

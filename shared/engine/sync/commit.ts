@@ -36,7 +36,8 @@ export async function syncCommit(ctx: EngineContext, input: SyncCommitInput): Pr
       });
     }
     entry = await commitInFlight(ctx, volumeId, drl, secondaryId, fence);
-    if (drl.runId !== runId) await ctx.store.deleteRunItems(volumeId, drl.runId);
+    // The DRL's run wrote the digests: they are the new entry's digest manifest.
+    if (drl.runId !== runId) await ctx.store.deleteRunItems(volumeId, drl.runId, { keepDigests: true });
   } else {
     const volume = await ctx.store.getVolume(volumeId);
     if (volume.headSeq === undefined || volume.headSeq < seq) {
@@ -45,7 +46,7 @@ export async function syncCommit(ctx: EngineContext, input: SyncCommitInput): Pr
     entry = await ctx.store.getEntry(volumeId, seq);
   }
   const deleted = await sweepPrimarySnapshots(ctx, volumeId);
-  await ctx.store.deleteRunItems(volumeId, runId);
+  await ctx.store.deleteRunItems(volumeId, runId, { keepDigests: entry.manifestLayers?.includes(runId) === true });
   const summary = commitSummary(volumeId, entry, deleted);
   const record: JobRecord = { runId, job: 'sync', status: 'succeeded', at: new Date(ctx.clock.now()).toISOString(), summary: { ...summary } };
   await ctx.store.putJobRecord(volumeId, record);
@@ -82,6 +83,8 @@ export async function commitInFlight(ctx: EngineContext, volumeId: string, drl: 
     suspectBlocks: 0,
     pointInTime: drl.pointInTime,
     committedAt: new Date(Math.max(ctx.clock.now(), Date.parse(drl.pointInTime))).toISOString(),
+    // The DRL's run id is the one every CopySegment of the entry persisted its digests under.
+    manifestLayers: [drl.runId],
   };
   if (entry.kind === 'fixup') await ctx.store.appendFixup(volumeId, entry, fence);
   else await ctx.store.commitEntry(volumeId, entry, fence);

@@ -14,6 +14,7 @@ import { ProtectionConfigError, SnapshotNotReadyError, StepOrderError } from '..
 import { LeaseHeartbeat, renewFence } from '../tasks/lease';
 import { presentDeltaMap } from '../tasks/present-delta-map';
 import { readRevisedCompareMap } from '../verify/maps';
+import { imageBadBlocksOf } from '../tasks/bad-blocks';
 import { sweepPrimarySnapshots } from './commit';
 import type { SyncPlanOutput } from './outputs';
 import { syncProtectionConfigSchema, type SyncPlanInput } from './schemas';
@@ -45,7 +46,7 @@ export async function syncPlan(ctx: EngineContext, input: SyncPlanInput): Promis
         `volume ${volumeId}: entry ${live.seq} of run ${live.runId} is in flight from ${live.primarySnapshotId}, not ${input.primarySnapshotId}; ` +
           'run SyncBegin first: it recovers or discards it', { volumeId, seq: live.seq });
     }
-    return startSecondary(ctx, volume, live, fence);
+    return startSecondary(ctx, volume, await carryPendingRepair(ctx, volume, live, fence), fence);
   }
   let pNow;
   try {
@@ -77,6 +78,12 @@ export async function syncPlan(ctx: EngineContext, input: SyncPlanInput): Promis
     if (kind === 'baseline') throw new StepOrderError(`volume ${volumeId} has no restore point yet: a fix-up needs a baseline`, { volumeId });
     kind = 'fixup';
     deltaMap = deltaMap.union(await readRevisedCompareMap(ctx.store, volumeId, input.extraFromRun, volumeBlocks(volumeSize)));
+  }
+  // The pending repair: every sync carries the head's bad blocks, so no commit inherits them.
+  const repair = volume.headSeq === undefined ? undefined : await imageBadBlocksOf(ctx.store, volumeId, volume.headSeq);
+  if (repair !== undefined) {
+    kind = 'fixup';
+    deltaMap = deltaMap.union(repair.resize(Math.max(repair.volumeBlocks, volumeBlocks(volumeSize)))).resize(volumeBlocks(volumeSize));
   }
   // A grown volume with no changed block still needs a restore point: one of the new size.
   if (kind === 'sync' && deltaMap.size === 0 && volumeSize === volume.volumeSize) {
@@ -137,6 +144,26 @@ async function skippedEarlier(ctx: EngineContext, volume: ProtectedVolume, prima
 }
 
 /**
+
+/**
+ * A resumed entry carries the head's bad blocks too (from its own `P_seq`, the primary at its
+ * point in time), unless its secondary snapshot already completed: that one is adopted or
+ * discarded by SyncBegin, and the next sync carries them.
+ */
+async function carryPendingRepair(ctx: EngineContext, volume: ProtectedVolume, live: DirtyRegionLog, fence: Fence): Promise<DirtyRegionLog> {
+  if (volume.headSeq === undefined) return live;
+  const repair = await imageBadBlocksOf(ctx.store, volume.volumeId, volume.headSeq);
+  if (repair === undefined || repair.subtract(live.deltaMap).isEmpty()) return live;
+  if (live.secondarySnapshotId !== undefined && live.secondarySnapshotId !== '') {
+    const status = await ctx.secondary.waiter.status(live.secondarySnapshotId);
+    if (status.state !== 'pending') return live;
+  }
+  const blocks = volumeBlocks(live.volumeSize);
+  const carried: DirtyRegionLog = { ...live, kind: 'fixup', deltaMap: live.deltaMap.union(repair).resize(Math.max(blocks, repair.volumeBlocks)).resize(blocks) };
+  await ctx.store.writeDirtyRegionLog(volume.volumeId, carried, fence);
+  ctx.logger.info('resumed entry carries the pending repair', { seq: live.seq, repairBlocks: repair.size });
+  return carried;
+}
 
 /** StartSnapshot for the DRL's entry (idempotent per run), recorded in the DRL. */
 async function startSecondary(ctx: EngineContext, volume: ProtectedVolume, log: DirtyRegionLog, fence: Fence): Promise<SyncPlanOutput> {

@@ -53,7 +53,8 @@ export async function recoverInFlight(ctx: EngineContext, volumeId: string, drl:
   const mismatches = await compareDirtyRegions(ctx, volumeId, drl, secondaryId, fence);
   if (mismatches > 0) return discard(`${mismatches} block(s) of its DRL differ between ${drl.primarySnapshotId} and ${secondaryId}`, secondaryId);
   const entry = await commitInFlight(ctx, volumeId, drl, secondaryId, fence);
-  await ctx.store.deleteRunItems(volumeId, drl.runId);
+  // Its digests (the completion's) are the adopted entry's digest manifest.
+  await ctx.store.deleteRunItems(volumeId, drl.runId, { keepDigests: true });
   const commit = commitSummary(volumeId, entry, []);
   return { ...about, outcome: 'adopted', reason: `its completed secondary ${secondaryId} equals ${drl.primarySnapshotId} on the DRL's ${drl.deltaMap.size} block(s)`, commit };
 }

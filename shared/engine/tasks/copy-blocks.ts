@@ -109,7 +109,7 @@ export async function copySegmentBlocks(ports: CopyPorts, request: CopySegmentRe
     { concurrency: ports.blockWorkers, snapshotId: targetSnapshotId, volumeId: request.volumeId },
   );
   await ports.heartbeat?.beat();
-  await ports.store.putBlockDigests(request.volumeId, request.runId, segment, digests);
+  await ports.store.putBlockDigests(request.volumeId, request.runId, segment, digests, wanted);
   ports.logger.info('segment copied', { segment, blocksWritten: blocks.length, zeroBlocks, sourceSnapshotId, targetSnapshotId });
   return { segment, blocksWritten: blocks.length, zeroBlocks };
 }

@@ -60,7 +60,7 @@ export type CompleteSnapshotInput = z.infer<typeof completeSnapshotInputSchema>;
 
 export const jobFailedInputSchema = z.object({
   ...runKeys,
-  job: z.enum(['sync', 'verify', 'restore', 'prune']),
+  job: z.enum(['sync', 'verify', 'restore', 'prune', 'scrub']),
   /** Absent when the job failed before it held the lease. */
   fencingToken: fencingTokenSchema.optional(),
   /** What a Catch puts in `ResultPath`: the error's name and its cause (message or JSON). */

@@ -3,7 +3,8 @@
  * and the suspect walk at `T1`, under the volume lease.
  */
 import { ChainInvariantError } from '../../core/errors';
-import { revisedCompareMap, scanDeltaMap, scanIntervalSuspects, suspectWalk } from '../../core/verify-plan';
+import { imageBadBlocks, suspectWalkVersions } from '../../core/bad-versions';
+import { revisedCompareMap, scanDeltaMap, type SuspectMark } from '../../core/verify-plan';
 import type { EngineContext } from '../context';
 import { ScanIncompleteError } from '../errors';
 import { finishOf, iso, plannedSegments, plannedVolumeBlocks, readCommittedChain, toJson } from './common';
@@ -13,16 +14,17 @@ import type { VerifyFinishScanInput } from './schemas';
 
 /**
  * `VerifyFinishScan` (steps 3 and 5, claims 7–9 and 11): at `T1`, `SD` (delta maps committed
- * during the scan), `C' = C − SD` persisted for the fix-up, the suspect walk from `C` plus the
- * entries committed during the scan, marked under the volume lease.
+ * during the scan), `C' = C − SD` persisted, and the suspect walk from `C` recorded as bad
+ * versions under the volume lease. Every image that holds one of them is suspect from then on,
+ * the entries committed during the scan included: trust is derived, nothing is marked.
  *
- * The lease is taken before `T1`, so no sync commits between `T1` and the fix-up: an entry
- * committed there would inherit the bad blocks of `C'` unmarked. On `repair` the lease stays held
- * for the fix-up (same run, same fencing token); on `clean` it is released.
+ * `repair` when the head image holds a bad version (this run's or one an earlier fix-up failed
+ * to repair): the lease stays held for the fix-up (same run, same fencing token), whose sync
+ * carries the head's bad blocks. Had it failed, any later sync carries them just the same. On
+ * `clean` the lease is released.
  *
- * The walk and `SD` are anchored on the head restore point at `T0` (the one whose snapshot the
- * scan compared) through its `committedAt`, not the wall-clock `T0`: a commit stamps its time
- * before it becomes visible, so wall-clock times cannot order it against the head read at `T0`.
+ * `T0` and `T1` are chain positions: the walk starts at the head seq recorded at `T0`, and `SD`
+ * is the union of the delta maps of the entries committed after it.
  *
  * @throws ScanIncompleteError when a planned segment has no compare shard yet
  * @throws VolumeBusyError when a sync holds the lease (Step Functions retries)
@@ -45,26 +47,26 @@ export async function verifyFinishScan(ctx: EngineContext, input: VerifyFinishSc
   const lease = await ctx.store.acquireLease(volumeId, { holder: runId, runId, ttlMs: ctx.tuning.leaseTtlMs, now: ctx.clock.now() });
   const t1 = iso(ctx.clock.now());
   const chain = await readCommittedChain(ctx, volumeId);
-  const anchor = chain.find((entry) => entry.seq === run.headSeqAtT0)?.committedAt;
-  if (anchor === undefined) {
+  if (!chain.some((entry) => entry.seq === run.headSeqAtT0)) {
     throw new ChainInvariantError(`verify ${runId}: restore point ${run.headSeqAtT0}, compared by the scan, left the chain during it`, {
       volumeId,
       seq: run.headSeqAtT0,
     });
   }
   const compare = compareState.deltaMap;
-  const revised = revisedCompareMap(compare, scanDeltaMap(chain, anchor, t1, blocks));
-  const walk = suspectWalk(chain, compare, anchor);
-  if (!compare.isEmpty() && walk.startSeq !== run.headSeqAtT0) {
-    throw new ChainInvariantError(`verify ${runId}: the suspect walk would start at ${walk.startSeq}, not at the compared restore point ${run.headSeqAtT0}`, {
-      volumeId,
-      seq: run.headSeqAtT0,
-    });
-  }
-  const marks = [...walk.marks, ...scanIntervalSuspects(chain, compare, anchor, t1)].sort((a, b) => a.seq - b.seq);
-  if (marks.length > 0) await ctx.store.markSuspect(volumeId, marks, lease);
+  // Instants are chain positions: the scan interval is every entry committed after the head at T0.
+  const revised = revisedCompareMap(compare, scanDeltaMap(chain, run.headSeqAtT0, blocks));
+  const walk = suspectWalkVersions(chain, compare, run.headSeqAtT0);
+  if (walk.versions.size > 0) await ctx.store.recordBadVersions(volumeId, walk.versions, lease);
+  // Trust is derived: re-read, so the marks reported are what every reader now sees.
+  const marked = imageBadBlocks(chain, walk.versions);
+  const after = marked.size === 0 ? chain : await readCommittedChain(ctx, volumeId);
+  const marks: SuspectMark[] = after.filter((entry) => marked.has(entry.seq)).map((entry) => ({ seq: entry.seq, suspectBlocks: entry.suspectBlocks }));
+  const head = after.at(-1);
+  const pendingRepair = head === undefined ? 0 : head.suspectBlocks;
   await writeVerifyMap(ctx.store, volumeId, runId, 'revised', revised);
-  const outcome = revised.isEmpty() ? 'clean' : 'repair';
+  // The head's bad blocks, not only this run's: a repair an earlier fix-up failed to make is due too.
+  const outcome = pendingRepair === 0 ? 'clean' : 'repair';
   const finish: VerifyFinishScanOutput = {
     volumeId,
     runId,

@@ -273,14 +273,16 @@ describe('DynamoDbChainStore', () => {
       }
 
       // Assess
-      expect(queriesForFirst).toBe(1);
+      // One Query of the bad versions (none: trust needs nothing more), one for the first page.
+      expect(queriesForFirst).toBe(2);
       expect(count).toBe(entries);
       expect(ordered).toBe(true);
       expect(previousSeq).toBe(entries - 1);
       expect(blocksOfLast).toEqual([42]);
       const queries = calls.filter((call) => call === 'QueryCommand').length;
       expect(queries).toBeGreaterThanOrEqual(entries / 100);
-      expect(queries).toBeLessThanOrEqual(entries / 100 + 1);
+      // One page per 100 entries, perhaps one more to learn the end, and the bad-versions Query.
+      expect(queries).toBeLessThanOrEqual(entries / 100 + 2);
       expect(calls.filter((call) => call === 'BatchGetItemCommand').length).toBe(entries / 100);
     }, 120_000);
 
@@ -477,38 +479,73 @@ describe('DynamoDbChainStore', () => {
     });
   });
 
-  describe('markSuspect', () => {
-    it('marks committed restore points suspect, keeping the largest count', async () => {
+  describe('recordBadVersions', () => {
+    const bad = (writer: number, blocks: number[]): Map<number, DeltaMap> => new Map([[writer, DeltaMap.of(volumeBlocks(8), blocks)]]);
+
+    it('derives each point\'s trust from the bad versions: every image holding one, until an entry rewrites the block', async () => {
+      // Prepare: 0 writes {0,1,2}, 1 writes {1}, 2 writes {3}, 3 writes {0}
+      const { volumeId, fence } = await leasedVolume('bad-derived');
+      const writes = [[0, 1, 2], [1], [3], [0]];
+      for (const [seq, blocks] of writes.entries()) await harness.store.commitEntry(volumeId, committedEntry({ seq, blocks }), fence);
+
+      // Act: the baseline's copies of 0 and 2 are bad, then entry 1's copy of 1
+      await harness.store.recordBadVersions(volumeId, bad(0, [0, 2]), fence);
+      await harness.store.recordBadVersions(volumeId, bad(1, [1]), fence);
+
+      // Assess: 0 holds {0,2}; 1 holds {0,1,2}; 2 holds {0,1,2}; 3 rewrote 0: {1,2}
+      const chain = await collect(harness.store.readChain(volumeId));
+      expect(chain.map((entry) => [entry.seq, entry.trust, entry.suspectBlocks])).toEqual([
+        [0, 'suspect', 2], [1, 'suspect', 3], [2, 'suspect', 3], [3, 'suspect', 2],
+      ]);
+      expect((await harness.store.getEntry(volumeId, 3)).suspectBlocks).toBe(2);
+      expect([...(await harness.store.readBadVersions(volumeId))].map(([writer, blocks]) => [writer, blocks.toArray()])).toEqual([[0, [0, 2]], [1, [1]]]);
+    });
+
+    it('unites what checks record: the same version twice counts once, a new one adds', async () => {
       // Prepare
-      const { volumeId, fence } = await leasedVolume('suspect');
-      for (let seq = 0; seq < 3; seq++) await harness.store.commitEntry(volumeId, committedEntry({ seq, blocks: [seq] }), fence);
+      const { volumeId, fence } = await leasedVolume('bad-union');
+      for (let seq = 0; seq < 3; seq++) await harness.store.commitEntry(volumeId, committedEntry({ seq, blocks: seq === 0 ? [0, 1] : [5 + seq] }), fence);
 
       // Act
-      await harness.store.markSuspect(volumeId, [{ seq: 2, suspectBlocks: 3 }, { seq: 1, suspectBlocks: 1 }], fence);
-      await harness.store.markSuspect(volumeId, [{ seq: 2, suspectBlocks: 2 }], fence);
+      await harness.store.recordBadVersions(volumeId, bad(0, [0]), fence);
+      await harness.store.recordBadVersions(volumeId, bad(0, [0]), fence);
+      await harness.store.recordBadVersions(volumeId, bad(0, [1]), fence);
 
       // Assess
       const chain = await collect(harness.store.readChain(volumeId));
-      expect(chain.map((entry) => [entry.seq, entry.trust, entry.suspectBlocks])).toEqual([
-        [0, 'trusted', 0], [1, 'suspect', 1], [2, 'suspect', 3],
-      ]);
+      expect(chain.map((entry) => entry.suspectBlocks)).toEqual([2, 2, 2]);
     });
 
-    it('refuses an uncommitted restore point, a zero count and a stale token', async () => {
+    it('refuses an uncommitted writer and a stale token, and records nothing', async () => {
       // Prepare
-      const { volumeId, fence } = await leasedVolume('suspect-bad');
+      const { volumeId, fence } = await leasedVolume('bad-refused');
       await harness.store.commitEntry(volumeId, committedEntry({ seq: 0, blocks: [0] }), fence);
 
       // Act
-      const future = harness.store.markSuspect(volumeId, [{ seq: 1, suspectBlocks: 1 }], fence);
-      const zero = harness.store.markSuspect(volumeId, [{ seq: 0, suspectBlocks: 0 }], fence);
-      const stale = harness.store.markSuspect(volumeId, [{ seq: 0, suspectBlocks: 1 }], { fencingToken: fence.fencingToken + 1 });
+      const future = harness.store.recordBadVersions(volumeId, bad(1, [0]), fence);
+      const stale = harness.store.recordBadVersions(volumeId, bad(0, [0]), { fencingToken: fence.fencingToken + 1 });
 
       // Assess
       await expect(future).rejects.toBeInstanceOf(RestorePointNotFoundError);
-      await expect(zero).rejects.toBeInstanceOf(ChainStoreInputError);
       await expect(stale).rejects.toBeInstanceOf(LeaseLostError);
       expect((await harness.store.getEntry(volumeId, 0)).trust).toBe('trusted');
+      expect((await harness.store.readBadVersions(volumeId)).size).toBe(0);
+    });
+
+    it('a prune hands the pruned writer\'s versions its successor did not rewrite to the successor', async () => {
+      // Prepare: 0 writes {0,1}, 1 writes {1}, 2 writes {4}; the baseline's 0 and 1 are bad
+      const { volumeId, fence } = await leasedVolume('bad-prune');
+      const writes = [[0, 1], [1], [4]];
+      for (const [seq, blocks] of writes.entries()) await harness.store.commitEntry(volumeId, committedEntry({ seq, blocks }), fence);
+      await harness.store.recordBadVersions(volumeId, bad(0, [0, 1]), fence);
+
+      // Act
+      await harness.store.pruneEntry(volumeId, 0, fence);
+
+      // Assess: 1 still holds the baseline's copy of 0 (now its own), not that of 1 (it rewrote it)
+      const chain = await collect(harness.store.readChain(volumeId));
+      expect(chain.map((entry) => [entry.seq, entry.suspectBlocks])).toEqual([[1, 1], [2, 1]]);
+      expect([...(await harness.store.readBadVersions(volumeId))].map(([writer, blocks]) => [writer, blocks.toArray()])).toEqual([[1, [0]]]);
     });
   });
 

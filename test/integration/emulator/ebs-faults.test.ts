@@ -15,6 +15,7 @@ import {
   listAllChanges,
   patternBlock,
   putBlock,
+  readImage,
   rejectionOf,
   sha256Base64,
   startHarness,
@@ -143,26 +144,127 @@ describe('EBS emulator: quotas and faults', () => {
     });
   });
 
+  /**
+   * Damage at rest hits the stored version every snapshot sharing it reads:
+   *
+   * ```
+   *  block:       0   1   2     own map
+   *  S0:          a   b   .     {0,1}
+   *  S1 (of S0):  ·   b'  ·     {1}      (b' = the same bytes as b, rewritten: another stored version)
+   *  S2 (of S1):  ·   ·   c     {2}
+   *  S3 (of S0):  ·   d   ·     {1}
+   *  twin:        a   .   .     {0}      (another lineage; the content store keeps a once)
+   * ```
+   */
   describe('corruptBlock', () => {
-    it('changes one block of one snapshot silently, leaving shared content and listings alone', async () => {
-      // Prepare: S0 and S1 share block 0; corrupt it in S1 only.
-      const s0 = await writeSnapshot(h.ebs, { volumeSize: 1, blocks: new Map([[0, patternBlock(7)]]) });
-      const s1 = await writeSnapshot(h.ebs, { volumeSize: 1, parentSnapshotId: s0, blocks: new Map([[1, patternBlock(8)]]) });
+    async function lineage(): Promise<{ s0: string; s1: string; s2: string; s3: string; twin: string }> {
+      const s0 = await writeSnapshot(h.ebs, { volumeSize: 1, blocks: new Map([[0, patternBlock(7)], [1, patternBlock(1)]]) });
+      const s1 = await writeSnapshot(h.ebs, { volumeSize: 1, parentSnapshotId: s0, blocks: new Map([[1, patternBlock(1)]]) });
+      const s2 = await writeSnapshot(h.ebs, { volumeSize: 1, parentSnapshotId: s1, blocks: new Map([[2, patternBlock(2)]]) });
+      const s3 = await writeSnapshot(h.ebs, { volumeSize: 1, parentSnapshotId: s0, blocks: new Map([[1, patternBlock(3)]]) });
       const twin = await writeSnapshot(h.ebs, { volumeSize: 1, blocks: new Map([[0, patternBlock(7)]]) });
+      return { s0, s1, s2, s3, twin };
+    }
 
-      // Act
-      await h.emulator.store.corruptBlock(s1, 0);
-      const corrupted = await getBlock(h.ebs, s1, 0, (await listAllBlocks(h.ebs, s1)).get(0)!);
-      const parent = await getBlock(h.ebs, s0, 0, (await listAllBlocks(h.ebs, s0)).get(0)!);
-      const other = await getBlock(h.ebs, twin, 0, (await listAllBlocks(h.ebs, twin)).get(0)!);
-      const changes = await listAllChanges(h.ebs, s0, s1);
+    async function read(snapshotId: string, blockIndex: number): Promise<{ data: Buffer; checksum?: string }> {
+      return getBlock(h.ebs, snapshotId, blockIndex, (await listAllBlocks(h.ebs, snapshotId)).get(blockIndex)!);
+    }
+
+    it('damages the version its writer stored: the writer and every descendant inheriting it read the same bad bytes', async () => {
+      // Prepare
+      const { s0, s1, s2, s3 } = await lineage();
+
+      // Act: through the grandchild, which inherits block 0 from S0
+      const result = await h.emulator.store.corruptBlock(s2, 0);
+      const reads = await Promise.all([s0, s1, s2, s3].map((id) => read(id, 0)));
+      const changes = await listAllChanges(h.ebs, s0, s2);
 
       // Assess
-      expect(corrupted.data.equals(patternBlock(7))).toBe(false);
-      expect(corrupted.checksum).toBe(sha256Base64(corrupted.data));
-      expect(parent.data.equals(patternBlock(7))).toBe(true);
-      expect(other.data.equals(patternBlock(7))).toBe(true);
-      expect(changes.map((c) => c.BlockIndex)).toEqual([1]);
+      expect(result).toEqual({ scope: 'stored', snapshotId: s2, blockIndex: 0, writerSnapshotId: s0, affectedSnapshotIds: [s0, s1, s3, s2] });
+      const bad = reads[0].data;
+      expect(bad.equals(patternBlock(7))).toBe(false);
+      expect(bad.subarray(1).equals(patternBlock(7).subarray(1))).toBe(true);
+      for (const { data, checksum } of reads) {
+        expect(data.equals(bad)).toBe(true);
+        expect(checksum).toBe(sha256Base64(bad));
+      }
+      // Listings are what they were: S1 and S2 wrote blocks 1 and 2, nobody wrote block 0 again.
+      expect(changes.map((c) => c.BlockIndex)).toEqual([1, 2]);
+      expect([...(await listAllBlocks(h.ebs, s2)).keys()]).toEqual([0, 1, 2]);
+    });
+
+    it('leaves alone a descendant that rewrote the block, even with identical bytes, and the writer’s ancestors', async () => {
+      // Prepare
+      const { s0, s1, s2, s3 } = await lineage();
+
+      // Act: S2 inherits block 1 from S1, which rewrote S0's version with the same bytes
+      const result = await h.emulator.store.corruptBlock(s2, 1);
+      const [ofS0, ofS1, ofS2, ofS3] = await Promise.all([s0, s1, s2, s3].map((id) => read(id, 1)));
+
+      // Assess
+      expect(result).toMatchObject({ writerSnapshotId: s1, affectedSnapshotIds: [s1, s2] });
+      expect(ofS1.data.equals(patternBlock(1))).toBe(false);
+      expect(ofS2.data.equals(ofS1.data)).toBe(true);
+      expect(ofS0.data.equals(patternBlock(1))).toBe(true);
+      expect(ofS3.data.equals(patternBlock(3))).toBe(true);
+    });
+
+    it('leaves identical content of another lineage alone, though the content store keeps it once', async () => {
+      // Prepare
+      const { s0, twin } = await lineage();
+
+      // Act
+      const result = await h.emulator.store.corruptBlock(s0, 0);
+      const ofTwin = await read(twin, 0);
+
+      // Assess
+      expect(result.affectedSnapshotIds).not.toContain(twin);
+      expect(ofTwin.data.equals(patternBlock(7))).toBe(true);
+      expect(ofTwin.checksum).toBe(sha256Base64(patternBlock(7)));
+    });
+
+    it('changes nothing when the same stored version is corrupted again, through any sharer', async () => {
+      // Prepare
+      const { s0, s1, s2 } = await lineage();
+      await h.emulator.store.corruptBlock(s0, 0);
+      const once = await read(s2, 0);
+
+      // Act
+      const again = await h.emulator.store.corruptBlock(s1, 0);
+      const twice = await read(s2, 0);
+
+      // Assess
+      expect(again.writerSnapshotId).toBe(s0);
+      expect(twice.data.equals(once.data)).toBe(true);
+      expect(twice.data.equals(patternBlock(7))).toBe(false);
+    });
+
+    it("with scope 'snapshot' damages that snapshot's view only: its parent and its children read the stored version", async () => {
+      // Prepare
+      const { s0, s1, s2 } = await lineage();
+
+      // Act
+      const result = await h.emulator.store.corruptBlock(s1, 0, 'snapshot');
+      const [ofS0, ofS1, ofS2] = await Promise.all([s0, s1, s2].map((id) => read(id, 0)));
+
+      // Assess
+      expect(result).toEqual({ scope: 'snapshot', snapshotId: s1, blockIndex: 0, writerSnapshotId: s0, affectedSnapshotIds: [s1] });
+      expect(ofS1.data.equals(patternBlock(7))).toBe(false);
+      expect(ofS1.checksum).toBe(sha256Base64(ofS1.data));
+      expect(ofS0.data.equals(patternBlock(7))).toBe(true);
+      expect(ofS2.data.equals(patternBlock(7))).toBe(true);
+    });
+
+    it('refuses a block no snapshot of the ancestry wrote, naming the block and the snapshot', async () => {
+      // Prepare
+      const { s2 } = await lineage();
+
+      // Act
+      const rejection = await rejectionOf(h.emulator.store.corruptBlock(s2, 5));
+
+      // Assess
+      expect(rejection).toMatchObject({ type: 'ValidationException', reason: 'INVALID_BLOCK', status: 400 });
+      expect(rejection.message).toContain(`Block 5 is not allocated in '${s2}'`);
     });
   });
 
@@ -191,6 +293,30 @@ describe('EBS emulator: quotas and faults', () => {
       expect(throttled).toBeInstanceOf(RequestThrottledException);
       expect(bad.status).toBe(400);
       expect(stats.calls).toEqual({ ListSnapshotBlocks: 1, GetSnapshotBlock: 1, ListChangedBlocks: 2 });
+    });
+
+    it('corrupts a stored version over HTTP, or one snapshot’s view with scope snapshot, and refuses an unwritten block with 400', async () => {
+      // Prepare
+      const parent = await writeSnapshot(h.ebs, { volumeSize: 1, blocks: new Map([[3, patternBlock(3)], [4, patternBlock(4)]]) });
+      const child = await writeSnapshot(h.ebs, { volumeSize: 1, parentSnapshotId: parent, blocks: new Map([[5, patternBlock(5)]]) });
+      const corrupt = (body: unknown): Promise<Response> => fetch(`${h.emulator.endpoint}/_emulator/corrupt`, { method: 'POST', body: JSON.stringify(body) });
+
+      // Act
+      const stored = await corrupt({ snapshotId: child, blockIndex: 3 });
+      const privately = await corrupt({ snapshotId: child, blockIndex: 4, scope: 'snapshot' });
+      const unwritten = await corrupt({ snapshotId: child, blockIndex: 6 });
+      const badScope = await corrupt({ snapshotId: child, blockIndex: 3, scope: 'volume' });
+      const parentImage = await readImage(h.ebs, parent);
+
+      // Assess
+      expect(stored.status).toBe(200);
+      expect(await stored.json()).toEqual({ scope: 'stored', snapshotId: child, blockIndex: 3, writerSnapshotId: parent, affectedSnapshotIds: [parent, child] });
+      expect(await privately.json()).toEqual({ scope: 'snapshot', snapshotId: child, blockIndex: 4, writerSnapshotId: parent, affectedSnapshotIds: [child] });
+      expect(unwritten.status).toBe(400);
+      expect(((await unwritten.json()) as { message: string }).message).toContain(`Block 6 is not allocated in '${child}'`);
+      expect(badScope.status).toBe(400);
+      expect(parentImage.get(3)!.equals(patternBlock(3))).toBe(false);
+      expect(parentImage.get(4)!.equals(patternBlock(4))).toBe(true);
     });
 
     it('refuses an impossible switch in process with a typed error, keeping the previous switches', () => {

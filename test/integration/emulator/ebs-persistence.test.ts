@@ -64,17 +64,25 @@ describe('EBS emulator: persistence across restart', () => {
       expect(after.emulator.store.getSnapshot(s1)?.parentSnapshotId).toBe(s0);
     });
 
-    it('keeps a silent corruption', async () => {
-      // Prepare
-      const s0 = await writeSnapshot(h!.ebs, { volumeSize: 1, blocks: new Map([[2, patternBlock(2)]]) });
-      await h!.emulator.store.corruptBlock(s0, 2);
+    it('keeps a silent corruption of a stored version, which a child started after the restart inherits, and a private one', async () => {
+      // Prepare: S1 inherits block 2 from S0; damage S0's stored version through S1, and S1's own view of block 3
+      const s0 = await writeSnapshot(h!.ebs, { volumeSize: 1, blocks: new Map([[2, patternBlock(2)], [3, patternBlock(3)]]) });
+      const s1 = await writeSnapshot(h!.ebs, { volumeSize: 1, parentSnapshotId: s0, blocks: new Map([[4, patternBlock(4)]]) });
+      await h!.emulator.store.corruptBlock(s1, 2);
+      await h!.emulator.store.corruptBlock(s1, 3, 'snapshot');
+      const badBefore = (await readImage(h!.ebs, s1)).get(2)!;
 
       // Act
       const after = await restart();
-      const image = await readImage(after.ebs, s0);
+      const s2 = await writeSnapshot(after.ebs, { volumeSize: 1, parentSnapshotId: s1, blocks: new Map([[5, patternBlock(5)]]) });
+      const [ofS0, ofS1, ofS2] = await Promise.all([s0, s1, s2].map((id) => readImage(after.ebs, id)));
 
       // Assess
-      expect(image.get(2)!.equals(patternBlock(2))).toBe(false);
+      expect(badBefore.equals(patternBlock(2))).toBe(false);
+      for (const image of [ofS0, ofS1, ofS2]) expect(image.get(2)!.equals(badBefore)).toBe(true);
+      expect(ofS1.get(3)!.equals(patternBlock(3))).toBe(false);
+      expect(ofS0.get(3)!.equals(patternBlock(3))).toBe(true);
+      expect(ofS2.get(3)!.equals(patternBlock(3))).toBe(true);
     });
   });
 

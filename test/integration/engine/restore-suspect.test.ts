@@ -14,6 +14,8 @@
  *   R(0) = D1 ∪ D2 = {16, 17, 65540}       R(1) = D2 = {17}
  * ```
  */
+import { volumeBlocks } from '../../../shared/core/constants';
+import { DeltaMap } from '../../../shared/core/delta-map';
 import { SuspectRestorePointError } from '../../../shared/core/errors';
 import { restoreBegin, restoreReport } from '../../../shared/engine/restore';
 import { isRestoreRefusal, RESTORE_REFUSALS } from '../../../shared/engine/errors';
@@ -33,9 +35,10 @@ import {
 const VOLUME_SIZE_GIB = 40;
 const BASELINE_BLOCKS = [...Array.from({ length: 16 }, (_, i) => i), 65_540];
 const SYNC_1_WRITES = [16, 65_540];
-const SYNC_2_WRITES = [17];
+/** Rewrites both blocks point 1 holds bad, so point 2's image holds none of them: it stays trusted. */
+const SYNC_2_WRITES = [16, 17, 65_540];
 /** Bad blocks the (simulated) verify found in point 1's image. */
-const SUSPECT_BLOCKS = 2;
+const SUSPECT_BLOCKS = SYNC_1_WRITES.length;
 
 describe('Restore job with suspect restore points (claim 12)', () => {
   let harness: RestoreHarness;
@@ -52,10 +55,11 @@ describe('Restore job with suspect restore points (claim 12)', () => {
     await workload.write(SYNC_2_WRITES, 13);
     const point2 = await syncOnce(harness, workload);
     points = [point0, point1, point2];
-    // What a verify's suspect walk does (claim 11), under the lease like the verify.
+    // What a verify's suspect walk records (claim 11), under the lease like the verify: the copies
+    // point 1 wrote of its two blocks are bad; point 2 rewrote both, so only point 1 holds them.
     const { store } = harness.context;
     const { fencingToken } = await store.acquireLease(workload.volumeId, { holder: 'verify-1', runId: 'verify-1', ttlMs: harness.context.tuning.leaseTtlMs });
-    await store.markSuspect(workload.volumeId, [{ seq: 1, suspectBlocks: SUSPECT_BLOCKS }], { fencingToken });
+    await store.recordBadVersions(workload.volumeId, new Map([[1, DeltaMap.of(volumeBlocks(VOLUME_SIZE_GIB), SYNC_1_WRITES)]]), { fencingToken });
     await store.releaseLease(workload.volumeId, { fencingToken });
   });
 
@@ -88,7 +92,7 @@ describe('Restore job with suspect restore points (claim 12)', () => {
       // Assess
       expect(run.decision.restorePoint).toMatchObject({ seq: 0, trust: 'trusted' });
       expect(run.decision.skippedSuspect).toEqual([1]);
-      expect(run.report.blocksWritten).toBe(SYNC_1_WRITES.length + SYNC_2_WRITES.length);
+      expect(run.report.blocksWritten).toBe(new Set([...SYNC_1_WRITES, ...SYNC_2_WRITES]).size);
       expect(await differingBlocks(harness, run.volume.newVolumeId, points[0].image, [...workload.touched])).toEqual([]);
     });
   });

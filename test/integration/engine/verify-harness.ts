@@ -76,12 +76,14 @@ export async function chainView(harness: VerifyHarness, volumeId: string): Promi
 }
 
 /**
- * Silently corrupts `blockIndex` in each of `snapshotIds`. The emulator corrupts one snapshot's
- * copy only; on EBS a child shares its parent's stored block, so damage at rest shows in every
- * later image that did not rewrite it: the tests pass that whole run of snapshots.
+ * Silently corrupts `blockIndex` at rest through the first of `sharers`, as damage shows on EBS:
+ * the stored version its image resolves to goes bad for the snapshot that wrote it and every later
+ * image that did not rewrite it. `sharers` are the snapshots the test's diagram says hold the bad
+ * version; the emulator's answer must name exactly those.
  */
-export async function corrupt(harness: VerifyHarness, blockIndex: number, snapshotIds: readonly string[]): Promise<void> {
-  for (const snapshotId of snapshotIds) await harness.cloud.emulator.store.corruptBlock(snapshotId, blockIndex);
+export async function corrupt(harness: VerifyHarness, blockIndex: number, sharers: readonly [string, ...string[]]): Promise<void> {
+  const result = await harness.cloud.emulator.store.corruptBlock(sharers[0], blockIndex);
+  expect([...result.affectedSnapshotIds].sort()).toEqual([...sharers].sort());
 }
 
 /**

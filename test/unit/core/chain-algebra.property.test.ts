@@ -4,20 +4,18 @@
  * from 1 to 3 GiB, so that overlaps, gaps and growth all occur often.
  */
 import fc from 'fast-check';
+import { handedToSuccessor, imageBadBlocks, suspectWalkVersions } from '../../../shared/core/bad-versions';
 import type { ChainEntry } from '../../../shared/core/chain-entry';
 import { type Chain, validateChain } from '../../../shared/core/chain';
 import { volumeBlocks } from '../../../shared/core/constants';
 import { DeltaMap } from '../../../shared/core/delta-map';
 import { restorePlan } from '../../../shared/core/restore-plan';
 import { applyRetention, pruneRestorePoint } from '../../../shared/core/retention';
-import { suspectWalk } from '../../../shared/core/verify-plan';
-import { at, buildChain, ENTRY_SPACING_MINUTES } from './chain-fixtures';
+import { at, badArrays, buildChain, recorded } from './chain-fixtures';
 
 /** Blocks the generated maps draw from: the first GiB, and the start of the second and third. */
 const UNIVERSE = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 2048, 2049, 2050, 4096, 4097];
 const MAX_GIB = 3;
-/** Minutes after an entry's point in time that T0 falls: after its commit, before the next entry. */
-const T0_OFFSET_MINUTES = 5;
 
 const chainArbitrary = fc
   .array(fc.record({ grow: fc.boolean(), delta: fc.subarray(UNIVERSE) }), { minLength: 1, maxLength: 8 })
@@ -46,32 +44,128 @@ function naiveWriter(chain: Chain, seq: number, blockIndex: number): number | un
   return writer;
 }
 
-describe('suspectWalk', () => {
+/** A chain and some of its stored versions `(writer n, block b ∈ D_n)` found damaged. */
+const damagedChainArbitrary = chainArbitrary.chain((chain) => {
+  const stored = chain.flatMap((entry) => entry.deltaMap.toArray().map((blockIndex): [number, number] => [entry.seq, blockIndex]));
+  return fc.tuple(fc.constant(chain), fc.subarray(stored));
+});
+
+/** The damaged versions as the bad-version set: writer → blocks, sized to the writer's volume. */
+function asBadVersions(chain: Chain, damaged: ReadonlyArray<readonly [number, number]>): Map<number, DeltaMap> {
+  const bad = new Map<number, DeltaMap>();
+  for (const [writer, blockIndex] of damaged) {
+    const entry = chain.find((candidate) => candidate.seq === writer) as ChainEntry;
+    bad.set(writer, (bad.get(writer) ?? DeltaMap.empty(entry.deltaMap.volumeBlocks)).add(blockIndex));
+  }
+  return bad;
+}
+
+/**
+ * Naive model: image `k` holds, for each block, the copy of the last entry ≤ `k` that wrote it;
+ * the block is bad in `k` when that copy is damaged. Only images with a bad block appear.
+ */
+function naiveBadBlocks(chain: Chain, damaged: ReadonlyArray<readonly [number, number]>): Record<number, number[]> {
+  const isDamaged = new Set(damaged.map(([writer, blockIndex]) => `${writer}/${blockIndex}`));
+  const result: Record<number, number[]> = {};
+  for (const image of chain) {
+    const bad = UNIVERSE.filter((blockIndex) => {
+      const writer = naiveWriter(chain, image.seq, blockIndex);
+      return writer !== undefined && isDamaged.has(`${writer}/${blockIndex}`);
+    });
+    if (bad.length > 0) result[image.seq] = bad;
+  }
+  return result;
+}
+
+describe('bad versions', () => {
   describe('against a naive model', () => {
-    it('marks, for every bad block, the entries from the start back to the last one that wrote it', () => {
-      fc.assert(fc.property(chainArbitrary, fc.subarray(UNIVERSE), fc.nat(), (chain, badList, pick) => {
+    it('derives for every image exactly the blocks whose copy it holds is damaged', () => {
+      fc.assert(fc.property(damagedChainArbitrary, ([chain, damaged]) => {
         // Prepare
-        const start = pick % chain.length;
-        const head = lastOf(chain);
-        const compare = DeltaMap.of(volumeBlocks(head.volumeSize), withinVolume(badList, head.volumeSize));
-        const counts = new Map<number, number>();
-        const residual: number[] = [];
-        for (const blockIndex of compare) {
-          const writer = naiveWriter(chain, start, blockIndex);
-          if (writer === undefined) residual.push(blockIndex);
-          for (let seq = writer ?? 0; seq <= start; seq++) counts.set(seq, (counts.get(seq) ?? 0) + 1);
-        }
-        const expected = [...counts.entries()]
-          .sort(([a], [b]) => b - a)
-          .map(([seq, suspectBlocks]) => ({ seq, suspectBlocks }));
+        const expected = naiveBadBlocks(chain, damaged);
 
         // Act
-        const result = suspectWalk(chain, compare, at(start * ENTRY_SPACING_MINUTES + T0_OFFSET_MINUTES));
+        const badBlocks = imageBadBlocks(chain, asBadVersions(chain, damaged));
 
         // Assess
-        expect(result.startSeq).toBe(start);
-        expect(result.marks).toEqual(expected);
-        expect(result.residual.toArray()).toEqual(residual);
+        expect(badArrays(badBlocks)).toEqual(expected);
+        for (const [seq, blocks] of badBlocks) {
+          expect([seq, blocks.volumeBlocks]).toEqual([seq, (chain.find((entry) => entry.seq === seq) as ChainEntry).deltaMap.volumeBlocks]);
+        }
+      }));
+    });
+
+    it('walks from the head image\'s C to exactly the writer of each copy it holds, and those versions give back C', () => {
+      const scenario = damagedChainArbitrary.chain(([chain, damaged]) =>
+        fc.tuple(fc.constant(chain), fc.constant(damaged), fc.shuffledSubarray([...chain], { minLength: chain.length, maxLength: chain.length })));
+      fc.assert(fc.property(scenario, ([chain, damaged, anyOrder]) => {
+        // Prepare
+        const head = lastOf(chain);
+        const compare = DeltaMap.of(head.deltaMap.volumeBlocks, naiveBadBlocks(chain, damaged)[head.seq] ?? []);
+        const expected: Record<number, number[]> = {};
+        for (const blockIndex of compare) {
+          const writer = naiveWriter(chain, head.seq, blockIndex) as number;
+          (expected[writer] ??= []).push(blockIndex);
+        }
+
+        // Act
+        const walk = suspectWalkVersions(anyOrder, compare, head.seq);
+
+        // Assess
+        expect(walk.startSeq).toBe(head.seq);
+        expect(badArrays(walk.versions)).toEqual(expected);
+        expect(walk.residual.isEmpty()).toBe(true);
+        expect(imageBadBlocks(chain, walk.versions).get(head.seq)?.toArray() ?? []).toEqual(compare.toArray());
+      }));
+    });
+
+    it('attributes the blocks of C no entry wrote to the oldest entry, whose image and every later one hold them', () => {
+      fc.assert(fc.property(chainArbitrary, fc.subarray(UNIVERSE), fc.nat(), (chain, badList, pick) => {
+        // Prepare
+        const start = chain[pick % chain.length] as ChainEntry;
+        const compare = DeltaMap.of(start.deltaMap.volumeBlocks, withinVolume(badList, start.volumeSize));
+        const unwritten = compare.toArray().filter((blockIndex) => naiveWriter(chain, start.seq, blockIndex) === undefined);
+        const expected: Record<number, number[]> = {};
+        for (const blockIndex of compare) {
+          const writer = naiveWriter(chain, start.seq, blockIndex) ?? 0;
+          (expected[writer] ??= []).push(blockIndex);
+        }
+        for (const list of Object.values(expected)) list.sort((a, b) => a - b);
+
+        // Act
+        const walk = suspectWalkVersions(chain, compare, start.seq);
+
+        // Assess
+        expect(walk.residual.toArray()).toEqual(unwritten);
+        expect(badArrays(walk.versions)).toEqual(expected);
+        expect(imageBadBlocks(chain, walk.versions).get(start.seq)?.toArray() ?? []).toEqual(compare.toArray());
+      }));
+    });
+
+    it('keeps the bad blocks of every remaining image when a prune hands the pruned writer\'s versions to its successor', () => {
+      const scenario = damagedChainArbitrary
+        .filter(([chain]) => chain.length >= 2)
+        .chain(([chain, damaged]) => fc.tuple(fc.constant(chain), fc.constant(damaged), fc.subarray(chain.slice(0, -1).map((entry) => entry.seq))));
+      fc.assert(fc.property(scenario, ([chain, damaged, doomed]) => {
+        // Prepare
+        const before = imageBadBlocks(chain, asBadVersions(chain, damaged));
+
+        // Act
+        let pruned: Chain = chain;
+        let bad = asBadVersions(chain, damaged);
+        for (const seq of doomed) {
+          const position = pruned.findIndex((entry) => entry.seq === seq);
+          const successor = pruned[position + 1] as ChainEntry;
+          const handed = handedToSuccessor(bad.get(seq), successor.deltaMap);
+          bad = recorded(bad, new Map([[successor.seq, handed]]));
+          pruned = pruneRestorePoint(pruned, seq).chain;
+          bad.delete(seq);
+        }
+        const after = imageBadBlocks(pruned, bad);
+
+        // Assess
+        const remaining = new Set(pruned.map((entry) => entry.seq));
+        expect(badArrays(after)).toEqual(badArrays(new Map([...before].filter(([seq]) => remaining.has(seq)))));
       }));
     });
   });

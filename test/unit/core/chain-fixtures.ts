@@ -58,3 +58,25 @@ export function buildChain(specs: readonly EntrySpec[]): ChainEntry[] {
 export function blocks(list: readonly number[], volumeSize = 1): DeltaMap {
   return DeltaMap.of(volumeBlocks(volumeSize), list);
 }
+
+/**
+ * What the chain store holds after recording each set of bad versions in turn: their union per
+ * writer (recording is idempotent and never drops what an earlier check found).
+ */
+export function recorded(...sets: ReadonlyArray<ReadonlyMap<number, DeltaMap>>): Map<number, DeltaMap> {
+  const result = new Map<number, DeltaMap>();
+  for (const set of sets) {
+    for (const [writer, blocks] of set) result.set(writer, result.get(writer)?.union(blocks) ?? blocks.clone());
+  }
+  return result;
+}
+
+/** Seq → number of bad blocks, for every image that holds one (what `suspect (n bad)` shows). */
+export function badCounts(badBlocks: ReadonlyMap<number, DeltaMap>): Record<number, number> {
+  return Object.fromEntries([...badBlocks].map(([seq, blocks]) => [seq, blocks.size]));
+}
+
+/** Seq → bad blocks as arrays, for exact comparison. */
+export function badArrays(badBlocks: ReadonlyMap<number, DeltaMap>): Record<number, number[]> {
+  return Object.fromEntries([...badBlocks].map(([seq, blocks]) => [seq, blocks.toArray()]));
+}

@@ -5,25 +5,17 @@
  *
  * Volumes are 1 GiB (2,048 blocks) unless a scenario needs more; block diagrams show only the
  * blocks that matter. Entry i has its point in time at minute 10·i and commits at 10·i + 1.
+ * The instants of a verify are chain positions: `T0` is the head seq when the verify took `P0`.
  */
-import { appendPending, commitEntry, headEntry } from '../../../shared/core/chain';
+import { imageBadBlocks, suspectWalkVersions } from '../../../shared/core/bad-versions';
+import { appendPending, type Chain, commitEntry, headEntry } from '../../../shared/core/chain';
 import { BLOCKS_PER_SEGMENT, volumeBlocks } from '../../../shared/core/constants';
 import { DeltaMap } from '../../../shared/core/delta-map';
 import { SuspectRestorePointError } from '../../../shared/core/errors';
 import { PitMap } from '../../../shared/core/pit-map';
 import { restorePlan, selectRestorePoint } from '../../../shared/core/restore-plan';
-import {
-  applySuspectMarks,
-  compareDeltaMap,
-  dirtyRegionLog,
-  fixupMap,
-  revisedCompareMap,
-  scanDeltaMap,
-  scanIntervalSuspects,
-  scanScope,
-  suspectWalk,
-} from '../../../shared/core/verify-plan';
-import { at, blocks, buildChain } from './chain-fixtures';
+import { compareDeltaMap, dirtyRegionLog, fixupMap, revisedCompareMap, scanDeltaMap, scanScope } from '../../../shared/core/verify-plan';
+import { at, badArrays, badCounts, blocks, buildChain } from './chain-fixtures';
 
 /** A 64 GiB volume: exactly two segments of 65,536 blocks. */
 const TWO_SEGMENT_GIB = 64;
@@ -152,20 +144,21 @@ describe('claims 5–6 (twins 17–18): the dirty region log limits the scan', (
 
 describe('claims 7–9 (twins 19–21): the scan delta map is subtracted and the copy uses the revised map', () => {
   /*
-   * minute   0 baseline  11 sync 1    15 T0 (P0)   21 sync 2    25 T1
-   *          {0..9}      {1}                       {2,3}
-   *                                   ├──── scan interval ────────┤
+   * seq      0 baseline   1 sync = head at T0 (P0)   2 sync, commits during the scan   T1
+   *          {0..9}       {1}                        {2,3}
+   *                                        ├──── scan interval: seq > 1 ──────────────┤
    * block    1  2  3  4  5  6
    * C        .  ■  .  ■  .  ■      mismatches found from T0's images
-   * SD       .  ■  ■  .  .  .      = D_2 (committed in (T0, T1])
+   * SD       .  ■  ■  .  .  .      = D_2 (committed after the head at T0)
    * C'       .  .  .  ■  .  ■      = C − SD: the only blocks still to copy
    */
   const chain = buildChain([{ delta: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] }, { delta: [1] }, { delta: [2, 3] }]);
+  const headAtT0 = 1;
   const compare = blocks([2, 4, 6]);
 
   it('builds SD from the delta maps committed during the scan interval only', () => {
     // Act
-    const scanDelta = scanDeltaMap(chain, at(15), at(25), compare.volumeBlocks);
+    const scanDelta = scanDeltaMap(chain, headAtT0, compare.volumeBlocks);
 
     // Assess
     expect(scanDelta.toArray()).toEqual([2, 3]);
@@ -173,7 +166,7 @@ describe('claims 7–9 (twins 19–21): the scan delta map is subtracted and the
 
   it('revises C by subtracting SD, and the copy follows C′', () => {
     // Prepare
-    const scanDelta = scanDeltaMap(chain, at(15), at(25), compare.volumeBlocks);
+    const scanDelta = scanDeltaMap(chain, headAtT0, compare.volumeBlocks);
 
     // Act
     const revised = revisedCompareMap(compare, scanDelta);
@@ -219,52 +212,70 @@ describe('claim 10 (twin 22): the host change map merged with the revised map be
   });
 });
 
-describe('claim 11 (twin 23): suspect walk', () => {
+describe('claim 11 (twin 23): the suspect walk records bad versions; every image that holds one is suspect', () => {
   /*
-   * seq        0              1       2      3        T0 = minute 35
-   * D          {0,1,2,3,4,5}  {1,2}   {2}    {3}
-   * walk map   —              {1}     {1,2}  {1,2,3}   (C = {1,2,3} on arrival at 3)
-   * mark       —              1       2      3
+   * seq          0              1       2       3 = head at T0
+   * D            {0,1,2,3,4,5}  {1,2}   {2}     {3}
+   * walk map     —              {1}     {1,2}   {1,2,3}   (C = {1,2,3} on arrival at 3)
+   * bad version  —              (1,1)   (2,2)   (3,3)     the writer of the copy image 3 holds
+   * image holds  —              {1}     {1,2}   {1,2,3}   → suspect (1), (2), (3 bad)
    * after D_1 the map is empty: the baseline holds the good version of every block of C
    */
   const chain = buildChain([{ delta: [0, 1, 2, 3, 4, 5] }, { delta: [1, 2] }, { delta: [2] }, { delta: [3] }]);
+  const headAtT0 = 3;
 
-  it('marks each restore point back from T0 with the bad blocks its image holds, until the map is empty', () => {
+  /** The claim word for word: select the delta map at T0, mark it with the blocks left, subtract, step back. */
+  function claimMarks(walked: Chain, compare: DeltaMap, startSeq: number): Record<number, number> {
+    const marks: Record<number, number> = {};
+    let walk = compare;
+    for (const entry of [...walked].reverse()) {
+      if (entry.seq > startSeq) continue;
+      if (walk.isEmpty()) break;
+      marks[entry.seq] = walk.size;
+      walk = walk.subtract(entry.deltaMap);
+    }
+    return marks;
+  }
+
+  it('records, back from the head at T0 until the map is empty, the writer of each block of C; the marks follow', () => {
+    // Prepare
+    const compare = blocks([1, 2, 3]);
+
     // Act
-    const result = suspectWalk(chain, blocks([1, 2, 3]), at(35));
+    const walk = suspectWalkVersions(chain, compare, headAtT0);
+    const badBlocks = imageBadBlocks(chain, walk.versions);
 
     // Assess
-    expect(result.startSeq).toBe(3);
-    expect(result.marks).toEqual([
-      { seq: 3, suspectBlocks: 3 },
-      { seq: 2, suspectBlocks: 2 },
-      { seq: 1, suspectBlocks: 1 },
-    ]);
-    expect(result.residual.toArray()).toEqual([]);
+    expect(walk.startSeq).toBe(headAtT0);
+    expect(badArrays(walk.versions)).toEqual({ 1: [1], 2: [2], 3: [3] });
+    expect(walk.residual.toArray()).toEqual([]);
+    expect(badArrays(badBlocks)).toEqual({ 1: [1], 2: [1, 2], 3: [1, 2, 3] });
+    expect(badCounts(badBlocks)).toEqual(claimMarks(chain, compare, headAtT0));
   });
 
-  it('reports blocks no entry ever wrote as a residual and keeps the baseline marked', () => {
+  it('records blocks no entry ever wrote as a residual, a bad version of the oldest entry', () => {
     /*
      * C = {1, 9}; block 9 is in no delta map, so it survives the baseline
      * seq    3      2      1      0
-     * map    {1,9}  {1,9}  {1,9}  {9}   → residual {9}
+     * map    {1,9}  {1,9}  {1,9}  {9}   → residual {9}, bad versions (1,1) and (0,9)
      */
+    // Prepare
+    const compare = blocks([1, 9]);
+
     // Act
-    const result = suspectWalk(chain, blocks([1, 9]), at(35));
+    const walk = suspectWalkVersions(chain, compare, headAtT0);
+    const badBlocks = imageBadBlocks(chain, walk.versions);
 
     // Assess
-    expect(result.marks).toEqual([
-      { seq: 3, suspectBlocks: 2 },
-      { seq: 2, suspectBlocks: 2 },
-      { seq: 1, suspectBlocks: 2 },
-      { seq: 0, suspectBlocks: 1 },
-    ]);
-    expect(result.residual.toArray()).toEqual([9]);
+    expect(badArrays(walk.versions)).toEqual({ 0: [9], 1: [1] });
+    expect(walk.residual.toArray()).toEqual([9]);
+    expect(badCounts(badBlocks)).toEqual(claimMarks(chain, compare, headAtT0));
+    expect(badCounts(badBlocks)).toEqual({ 0: 1, 1: 2, 2: 2, 3: 2 });
   });
 
   it('walks from C, not C′: a block a sync rewrote during the scan is still bad in the older images', () => {
     /*
-     * T0 = 35, sync 4 {2} commits at 41, T1 = 45
+     * head at T0 = 3, sync 4 {2} commits during the scan
      * C = {2}, SD = {2}, C' = {}   (nothing to copy) — yet S_3 and S_2 hold the bad block 2
      */
     // Prepare
@@ -274,51 +285,56 @@ describe('claim 11 (twin 23): suspect walk', () => {
     const compare = blocks([2]);
 
     // Act
-    const revised = revisedCompareMap(compare, scanDeltaMap(withScanSync, at(35), at(45), compare.volumeBlocks));
-    const result = suspectWalk(withScanSync, compare, at(35));
+    const revised = revisedCompareMap(compare, scanDeltaMap(withScanSync, headAtT0, compare.volumeBlocks));
+    const walk = suspectWalkVersions(withScanSync, compare, headAtT0);
+    const badBlocks = imageBadBlocks(withScanSync, walk.versions);
 
     // Assess
     expect(revised.toArray()).toEqual([]);
-    expect(result.marks).toEqual([
-      { seq: 3, suspectBlocks: 1 },
-      { seq: 2, suspectBlocks: 1 },
-    ]);
+    expect(badArrays(walk.versions)).toEqual({ 2: [2] });
+    expect(badArrays(badBlocks)).toEqual({ 2: [2], 3: [2] });
   });
 
-  it('also finds the restore points committed during the scan, which inherit the bad blocks they did not rewrite', () => {
+  it('makes the restore points committed during the scan suspect too: they inherit the bad blocks they did not rewrite', () => {
     /*
-     * T0 = 35; sync 4 {2} commits at 41; T1 = 45. C = {1, 2}
+     * head at T0 = 3; sync 4 {2} commits during the scan. C = {1, 2}
      * S_4 was written with parent S_3 and copied only block 2 → still holds bad block 1 (= C')
      */
     // Prepare
     const withScanSync = buildChain([
       { delta: [0, 1, 2, 3, 4, 5] }, { delta: [1, 2] }, { delta: [2] }, { delta: [3] }, { delta: [2] },
     ]);
+    const compare = blocks([1, 2]);
+    const revised = revisedCompareMap(compare, scanDeltaMap(withScanSync, headAtT0, compare.volumeBlocks));
 
     // Act
-    const marks = scanIntervalSuspects(withScanSync, blocks([1, 2]), at(35), at(45));
+    const walk = suspectWalkVersions(withScanSync, compare, headAtT0);
+    const badBlocks = imageBadBlocks(withScanSync, walk.versions);
 
     // Assess
-    expect(marks).toEqual([{ seq: 4, suspectBlocks: 1 }]);
+    expect(badBlocks.get(4)?.toArray()).toEqual(revised.toArray());
+    expect(revised.toArray()).toEqual([1]);
+    expect(badCounts(badBlocks)).toEqual({ 1: 1, 2: 2, 3: 2, 4: 1 });
   });
 
-  it('applies the marks: entries become suspect and add the count to what an earlier verify recorded', () => {
+  it('leaves a fix-up that repaired only part of C suspect, and clears the points from the one that rewrote the rest', () => {
+    /*
+     * seq          3 = head at T0   4 fixup {1}   5 sync {2, 3} (carries the head's bad blocks)
+     * image holds  {1,2,3}          {2,3}         {}
+     */
     // Prepare
-    const earlier = buildChain([
-      { delta: [0, 1, 2, 3, 4, 5] }, { delta: [1, 2] }, { delta: [2], suspectBlocks: 5 }, { delta: [3] },
+    const repaired = buildChain([
+      { delta: [0, 1, 2, 3, 4, 5] }, { delta: [1, 2] }, { delta: [2] }, { delta: [3] },
+      { delta: [1], kind: 'fixup' }, { delta: [2, 3] },
     ]);
-    const { marks } = suspectWalk(earlier, blocks([1, 2, 3]), at(35));
+    const walk = suspectWalkVersions(repaired, blocks([1, 2, 3]), headAtT0);
 
     // Act
-    const marked = applySuspectMarks(earlier, marks);
+    const badBlocks = imageBadBlocks(repaired, walk.versions);
 
     // Assess
-    expect(marked.map((entry) => [entry.seq, entry.trust, entry.suspectBlocks])).toEqual([
-      [0, 'trusted', 0],
-      [1, 'suspect', 1],
-      [2, 'suspect', 7],
-      [3, 'suspect', 3],
-    ]);
+    expect(badArrays(badBlocks)).toEqual({ 1: [1], 2: [1, 2], 3: [1, 2, 3], 4: [2, 3] });
+    expect(badBlocks.has(5)).toBe(false);
   });
 });
 
@@ -329,6 +345,8 @@ describe('claim 12 (twin 24): select a restore point and load it back', () => {
    * restore 1: R = D_2 ∪ D_3 ∪ present = {2,3,4,5}, read from S_1 into a child of P_now
    */
   const chain = buildChain([{ delta: [0, 1, 2, 3, 4, 5, 6, 7] }, { delta: [1, 2] }, { delta: [2, 3] }, { delta: [4] }]);
+  /** The same chain as the store reads it once point 2's image holds 12 bad versions. */
+  const marked = buildChain([{ delta: [0, 1, 2, 3, 4, 5, 6, 7] }, { delta: [1, 2] }, { delta: [2, 3], suspectBlocks: 12 }, { delta: [4] }]);
   const current = { snapshotId: 'snap-pnow', volumeSize: 1, presentDeltaMap: blocks([5]) };
 
   it('writes only the blocks changed since the chosen point, read from its snapshot', () => {
@@ -349,9 +367,6 @@ describe('claim 12 (twin 24): select a restore point and load it back', () => {
   });
 
   it('selects by time the newest trusted point at or before it, passing over a suspect one', () => {
-    // Prepare
-    const marked = applySuspectMarks(chain, [{ seq: 2, suspectBlocks: 12 }]);
-
     // Act
     const selection = selectRestorePoint(marked, { at: at(25) });
 
@@ -361,9 +376,6 @@ describe('claim 12 (twin 24): select a restore point and load it back', () => {
   });
 
   it('refuses a suspect point unless explicitly allowed', () => {
-    // Prepare
-    const marked = applySuspectMarks(chain, [{ seq: 2, suspectBlocks: 12 }]);
-
     // Act
     const refuse = (): unknown => selectRestorePoint(marked, { seq: 2 });
     const allowed = selectRestorePoint(marked, { seq: 2 }, { allowSuspect: true });

@@ -10,8 +10,8 @@ describe('shared/core index', () => {
       expect(names).toEqual(expect.arrayContaining([
         'BLOCK_SIZE', 'volumeBlocks', 'EbsCdpError', 'ChainInvariantError', 'DeltaMap', 'MAX_ENCODED_SEGMENT_BYTES',
         'validateChain', 'headEntry', 'appendPending', 'commitEntry', 'PitMap', 'scanScope', 'compareDeltaMap',
-        'scanDeltaMap', 'revisedCompareMap', 'fixupMap', 'suspectWalk', 'applySuspectMarks', 'selectRestorePoint',
-        'restorePlan', 'pruneRestorePoint', 'restorePointsToPrune', 'applyRetention',
+        'scanDeltaMap', 'revisedCompareMap', 'fixupMap', 'selectRestorePoint', 'restorePlan', 'pruneRestorePoint',
+        'restorePointsToPrune', 'applyRetention',
       ]));
       expect(new core.RetentionError('x')).toBeInstanceOf(core.EbsCdpError);
     });

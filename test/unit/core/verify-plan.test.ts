@@ -1,18 +1,8 @@
-import { BlockRangeError, ChainInvariantError } from '../../../shared/core/errors';
+import { BlockRangeError } from '../../../shared/core/errors';
 import { PitMap } from '../../../shared/core/pit-map';
-import {
-  applySuspectMarks,
-  compareDeltaMap,
-  dirtyRegionLog,
-  fixupMap,
-  scanDeltaMap,
-  scanIntervalSuspects,
-  scanScope,
-  suspectWalk,
-} from '../../../shared/core/verify-plan';
-import { at, blocks, buildChain } from './chain-fixtures';
+import { compareDeltaMap, dirtyRegionLog, fixupMap, scanDeltaMap, scanScope } from '../../../shared/core/verify-plan';
+import { blocks, buildChain } from './chain-fixtures';
 
-/** Entry i commits at minute 10·i + 1 (see chain-fixtures). */
 const chain = buildChain([{ delta: [0, 1, 2, 3] }, { delta: [1] }, { delta: [2] }, { delta: [3] }]);
 
 describe('verify-plan', () => {
@@ -55,23 +45,52 @@ describe('verify-plan', () => {
   });
 
   describe('scanDeltaMap', () => {
-    it('excludes an entry committed exactly at T0 and includes one committed exactly at T1', () => {
+    it('unites the delta maps of the entries after the head at T0, not the head itself', () => {
       // Act
-      const scanDelta = scanDeltaMap(chain, at(11), at(21), blocks([]).volumeBlocks);
+      const scanDelta = scanDeltaMap(chain, 1, blocks([]).volumeBlocks);
+
+      // Assess
+      expect(scanDelta.toArray()).toEqual([2, 3]);
+    });
+
+    it('orders by chain position, not by commit time: a sync stamped before the head at T0 still counts', () => {
+      /*
+       * seq        0      1 (head at T0)   2
+       * committed  1      41               35   ← clock skew: 2 stamped before 1
+       */
+      // Prepare
+      const skewed = buildChain([{ delta: [0] }, { delta: [1], commitMinute: 41 }, { delta: [2], commitMinute: 35 }]);
+
+      // Act
+      const scanDelta = scanDeltaMap(skewed, 1, blocks([]).volumeBlocks);
 
       // Assess
       expect(scanDelta.toArray()).toEqual([2]);
     });
 
-    it('ignores a pending entry', () => {
+    it('ignores a pending entry and is empty when nothing committed after T0', () => {
       // Prepare
       const withPending = buildChain([{ delta: [0] }, { delta: [5], status: 'pending' }]);
 
       // Act
-      const scanDelta = scanDeltaMap(withPending, at(1), at(99), blocks([]).volumeBlocks);
+      const scanDelta = scanDeltaMap(withPending, 0, blocks([]).volumeBlocks);
+      const atHead = scanDeltaMap(chain, 3, blocks([]).volumeBlocks);
 
       // Assess
       expect(scanDelta.toArray()).toEqual([]);
+      expect(atHead.toArray()).toEqual([]);
+    });
+
+    it('grows to the largest entry committed during the scan', () => {
+      // Prepare
+      const grown = buildChain([{ delta: [0] }, { delta: [2048], volumeSize: 2 }]);
+
+      // Act
+      const scanDelta = scanDeltaMap(grown, 0, blocks([]).volumeBlocks);
+
+      // Assess
+      expect(scanDelta.toArray()).toEqual([2048]);
+      expect(scanDelta.volumeBlocks).toBe(blocks([], 2).volumeBlocks);
     });
   });
 
@@ -83,68 +102,6 @@ describe('verify-plan', () => {
       // Assess
       expect(fixup.toArray()).toEqual([4, 3000]);
       expect(fixup.volumeBlocks).toBe(4096);
-    });
-  });
-
-  describe('suspectWalk', () => {
-    it('starts at an entry committed exactly at T0', () => {
-      // Act
-      const result = suspectWalk(chain, blocks([1]), at(21));
-
-      // Assess
-      expect(result.startSeq).toBe(2);
-      expect(result.marks).toEqual([{ seq: 2, suspectBlocks: 1 }, { seq: 1, suspectBlocks: 1 }]);
-    });
-
-    it('marks nothing for an empty compare map', () => {
-      // Act
-      const result = suspectWalk(chain, blocks([]), at(35));
-
-      // Assess
-      expect(result.marks).toEqual([]);
-      expect(result.residual.isEmpty()).toBe(true);
-    });
-
-    it('fails when nothing was committed at or before T0', () => {
-      // Act
-      const walk = (): unknown => suspectWalk(chain, blocks([1]), at(0));
-
-      // Assess
-      expect(walk).toThrow(ChainInvariantError);
-    });
-  });
-
-  describe('scanIntervalSuspects', () => {
-    it('only considers entries committed in (T0, T1]', () => {
-      // Act
-      const marks = scanIntervalSuspects(chain, blocks([0, 2]), at(15), at(25));
-
-      // Assess
-      expect(marks).toEqual([{ seq: 2, suspectBlocks: 1 }]);
-    });
-  });
-
-  describe('applySuspectMarks', () => {
-    it('sums two marks of one entry and leaves the input chain untouched', () => {
-      // Act
-      const marked = applySuspectMarks(chain, [{ seq: 1, suspectBlocks: 2 }, { seq: 1, suspectBlocks: 3 }]);
-
-      // Assess
-      expect(marked[1]).toMatchObject({ trust: 'suspect', suspectBlocks: 5 });
-      expect(chain[1]).toMatchObject({ trust: 'trusted', suspectBlocks: 0 });
-    });
-
-    it('refuses a mark on a pending or unknown entry', () => {
-      // Prepare
-      const withPending = buildChain([{ delta: [0] }, { delta: [5], status: 'pending' }]);
-
-      // Act
-      const pending = (): unknown => applySuspectMarks(withPending, [{ seq: 1, suspectBlocks: 1 }]);
-      const unknown = (): unknown => applySuspectMarks(chain, [{ seq: 9, suspectBlocks: 1 }]);
-
-      // Assess
-      expect(pending).toThrow(ChainInvariantError);
-      expect(unknown).toThrow('cannot mark entry 9 suspect');
     });
   });
 });

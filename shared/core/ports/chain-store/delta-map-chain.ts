@@ -1,9 +1,11 @@
 /**
  * The `DeltaMapChain` family of the chain store: the chain entries with their delta maps, the
- * dirty region log (DRL) of the entry in flight, the trust marks a verify's suspect walk sets,
+ * dirty region log (DRL) of the entry in flight, the bad versions checks record (trust is derived
+ * from them),
  * and pruning restore points.
  */
 import type { ChainEntry } from '../../chain-entry';
+import type { BadVersions } from '../../bad-versions';
 import type { DeltaMap } from '../../delta-map';
 import type { Fence, InFlightEntry } from './volume-registry';
 
@@ -23,12 +25,6 @@ export interface ReadChainOptions {
   readonly includePending?: boolean;
 }
 
-/** One restore point found to hold bad block versions by a verify's suspect walk. */
-export interface SuspectMark {
-  readonly seq: number;
-  /** Blocks whose bad version this restore point's image holds (> 0). */
-  readonly suspectBlocks: number;
-}
 
 /** What pruning one restore point did (see `pruneEntry`). */
 export interface PruneEntryResult {
@@ -69,8 +65,16 @@ export interface DeltaMapChain {
   /** Commits a verify's `fixup` entry at the chain's end; otherwise as `commitEntry`. */
   appendFixup(volumeId: string, entry: ChainEntry, fence: Fence): Promise<void>;
 
-  /** Marks committed restore points suspect. Idempotent. */
-  markSuspect(volumeId: string, marks: readonly SuspectMark[], fence: Fence): Promise<void>;
+  /**
+   * Adds bad versions `(writer, block)` to the volume's one record of damage (a union: never
+   * removes or lowers what an earlier check found). Idempotent. Every entry's `trust` and
+   * `suspectBlocks` as `readChain` and `getEntry` return them are derived from this record.
+   * @throws RestorePointNotFoundError when a writer is not a committed restore point
+   */
+  recordBadVersions(volumeId: string, versions: BadVersions, fence: Fence): Promise<void>;
+
+  /** The volume's bad versions (an empty map when nothing was ever found bad). */
+  readBadVersions(volumeId: string): Promise<Map<number, DeltaMap>>;
 
   /** Streams chain entries with their delta maps, a page at a time. */
   readChain(volumeId: string, options?: ReadChainOptions): AsyncIterable<ChainEntry>;

@@ -5,7 +5,7 @@
  * | port             | holds                                                                       |
  * |------------------|-----------------------------------------------------------------------------|
  * | `VolumeRegistry` | protected volumes (config, size, head), the volume lease, unprotecting      |
- * | `DeltaMapChain`  | chain entries with their delta maps, the dirty region log, suspect marks, pruning |
+ * | `DeltaMapChain`  | chain entries with their delta maps, the dirty region log, bad versions, pruning |
  * | `RunState`       | a run's working state: verify runs, compare maps, block digests, run maps   |
  * | `JobHistory`     | the outcome of every job run                                                |
  *
@@ -15,7 +15,7 @@
  * Contract every implementation keeps:
  * - A crash between any two writes leaves either the old state or the new one visible, never a
  *   mix; repeating the interrupted call converges to the new state (every call is idempotent).
- * - Every chain mutation (`commitEntry`, `appendFixup`, `markSuspect`, `pruneEntry`, the DRL
+ * - Every chain mutation (`commitEntry`, `appendFixup`, `recordBadVersions`, `pruneEntry`, the DRL
  *   writes) carries the fencing token of the volume lease and fails with `LeaseLostError` once
  *   another run took the lease over, so two jobs on one volume never both commit.
  */

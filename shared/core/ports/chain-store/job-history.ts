@@ -4,7 +4,7 @@ import type { JsonValue } from './json-value';
 /** The outcome of one job run, for `status` and the console. */
 export interface JobRecord {
   readonly runId: string;
-  readonly job: 'sync' | 'verify' | 'restore' | 'prune';
+  readonly job: 'sync' | 'verify' | 'restore' | 'prune' | 'scrub';
   readonly status: 'succeeded' | 'failed';
   /** ISO 8601. */
   readonly at: string;

@@ -40,6 +40,15 @@ export interface SegmentDigests {
   readonly digests: Uint8Array;
 }
 
+/**
+ * One segment of a digest-manifest layer: the blocks a run wrote there (ascending) and their
+ * SHA-256 digests in the same order (32 bytes each).
+ */
+export interface DigestLayerSegment {
+  readonly blocks: DeltaMap;
+  readonly digests: Uint8Array;
+}
+
 /** A per-run segment map (e.g. a restore plan `R` or a verify's revised compare map), as far as written. */
 export interface RunMapState {
   readonly deltaMap: DeltaMap;
@@ -68,8 +77,9 @@ export interface RunState {
   /**
    * Persists the digests of the blocks a run wrote to one segment of a snapshot (for the LINEAR
    * aggregate at completion), replacing what an earlier attempt of the same segment stored.
+   * `blocks` (the segment's blocks, one per digest) makes them a digest-manifest layer.
    */
-  putBlockDigests(volumeId: string, runId: string, segment: number, digests: Uint8Array): Promise<void>;
+  putBlockDigests(volumeId: string, runId: string, segment: number, digests: Uint8Array, blocks?: DeltaMap): Promise<void>;
 
   /**
    * Every segment's digests of a run, in ascending segment order.
@@ -86,6 +96,17 @@ export interface RunState {
   /** Every written segment of a run's named map, joined. */
   readRunMapSegments(volumeId: string, runId: string, name: string, volumeBlocks: number): Promise<RunMapState>;
 
-  /** Deletes a run's digests and maps once it ended (idempotent; compare shards are kept). */
-  deleteRunItems(volumeId: string, runId: string): Promise<void>;
+  /**
+   * One segment of the digests a run persisted, with the blocks they belong to: the layer of a
+   * committed entry's digest manifest (ARCHITECTURE.md "Verify"). Undefined when the run wrote
+   * nothing there.
+   * @throws ChainStoreCorruptError when the chunks are incomplete or lack their block list
+   */
+  readDigestLayerSegment(volumeId: string, runId: string, segment: number, volumeBlocks: number): Promise<DigestLayerSegment | undefined>;
+
+  /**
+   * Deletes a run's digests and maps once it ended (idempotent; compare shards are kept). With
+   * `keepDigests` the digests stay: they are a committed entry's digest-manifest layer.
+   */
+  deleteRunItems(volumeId: string, runId: string, options?: { readonly keepDigests?: boolean }): Promise<void>;
 }
