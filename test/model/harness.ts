@@ -13,21 +13,17 @@
  * | `image`           | (b) every point's image read back from `S_k` is the model's view of it: the primary's image at that point, with the damage that is stored in it |
  * | `restore-*`       | (c) a restore selects, refuses or restores exactly as the model says; (d) after a prune every remaining point restores byte for byte |
  * | `verify-compare`  | a verify's `C` and `C'` counts are the model's                                  |
+ * | `scrub`           | a scrub finds the model's damaged versions                                      |
  * | `recovery`        | a sync resumes / adopts the crashed run's entry the model says it does          |
  * | `ending`          | a run crashes, stops or ends where its injected fault says, with no other error |
  *
- * Damage: the emulator's `POST /_emulator/corrupt` is being changed to damage the stored version
- * (every image holding it reads the damage). Until that lands, {@link StoredVersionDamage} makes
- * today's per-snapshot corruption behave so: it damages the same version in every completed
- * snapshot that resolves the block to it, now and after each operation (children completed later).
- * It only touches a snapshot that still reads the undamaged bytes, so it is a no-op once the
- * emulator shares the damage itself.
+ * Damage goes through the emulator's `POST /_emulator/corrupt` with scope `stored`: the stored
+ * version is damaged, so every image holding it (children completed later included) reads it.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import * as drivers from '../../local/drivers';
-import { drivePrune, driveRestore, driveSync, driveVerify, nextRunId, type SyncRun } from '../../local/drivers';
+import { drivePrune, driveRestore, driveScrub, driveSync, driveVerify, nextRunId, type SyncRun } from '../../local/drivers';
 import { DEFAULT_LEASE_TTL_MS, type EngineContext } from '../../shared/engine/context';
 import type { RunningEmulator } from '../../local/emulator';
 import { patternBlock, sha256Hex, ZERO_BLOCK_HEX, type EngineHarness } from '../integration/engine/engine-harness';
@@ -43,18 +39,6 @@ import {
   type SyncOutcome,
 } from './model';
 import { describeOp, MODEL_VERIFY_FAULT_STEPS, type BlockWrite, type Op } from './ops';
-
-// ── the scrub slot ─────────────────────────────────────────────────────────────────────────
-
-/** The scrub's driver as the suite calls it (ARCHITECTURE.md, "Secondary scrub"). */
-export type ScrubDriver = (ctx: EngineContext, volumeId: string, options: { scope: 'all' | 'new' }) => Promise<unknown>;
-
-/**
- * SCRUB SLOT. `driveScrub` is coming to `local/drivers`; until it is exported the scrub op is never
- * generated and the scrub scenario is skipped. Looked up on the module so that this file compiles
- * before and after: once it exists, replace the lookup with `import { driveScrub } from '../../local/drivers'`.
- */
-export const driveScrub: ScrubDriver | undefined = (drivers as unknown as { driveScrub?: ScrubDriver }).driveScrub;
 
 // ── content digests ────────────────────────────────────────────────────────────────────────
 
@@ -104,75 +88,24 @@ function expectedLabel(view: BlockView): string {
 
 // ── stored-version damage ──────────────────────────────────────────────────────────────────
 
-/** What the suite reads of the emulator's snapshot records (test-only: the store keeps them private). */
-interface RecordView {
-  readonly info: { readonly snapshotId: string; readonly lineageId: string; readonly state: string; readonly parentSnapshotId?: string };
-  readonly deleted: boolean;
-  readonly own: { lookup(blockIndex: number): number | undefined };
-}
-
-interface RecordsView {
-  get(snapshotId: string): RecordView | undefined;
-  values(): Iterable<RecordView>;
-  parentOf(record: RecordView): RecordView | undefined;
+/**
+ * Damages the stored version `snapshotId` resolves `block` to, through the emulator's control API
+ * (`POST /_emulator/corrupt`, scope `stored`): the writer and every snapshot holding the version
+ * read the damage, as EBS loses a stored block. Returns the snapshots the emulator says now read it.
+ */
+export async function damageStoredVersion(emulator: RunningEmulator, snapshotId: string, block: number): Promise<string[]> {
+  const response = await fetch(`${emulator.endpoint}/_emulator/corrupt`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ snapshotId, blockIndex: block, scope: 'stored' }),
+  });
+  if (!response.ok) throw new Error(`harness: POST /_emulator/corrupt answered ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { affectedSnapshotIds: string[] }).affectedSnapshotIds;
 }
 
 /** A checksum header (base64) as hex. */
 function hexOf(checksum: string): string {
   return Buffer.from(checksum, 'base64').toString('hex');
-}
-
-/**
- * Damages stored versions as EBS would lose them: one stored block, read damaged through every
- * snapshot that holds it (see the module comment for why this shim exists and when it goes).
- */
-export class StoredVersionDamage {
-  private readonly damaged: Array<{ writerId: string; lineageId: string; block: number; originalHex: string }> = [];
-
-  constructor(private readonly emulator: RunningEmulator) {}
-
-  private get records(): RecordsView {
-    return (this.emulator.store as unknown as { records: RecordsView }).records;
-  }
-
-  /** The snapshot whose own block map holds the version `snapshotId` reads at `block`. */
-  writerRecord(snapshotId: string, block: number): RecordView | undefined {
-    for (let record = this.records.get(snapshotId); record !== undefined; record = this.records.parentOf(record)) {
-      const id = record.own.lookup(block);
-      if (id !== undefined) return id < 0 ? undefined : record;
-    }
-    return undefined;
-  }
-
-  /** Damages the version `snapshotId` resolves `block` to, through the emulator's control API. */
-  async damage(snapshotId: string, block: number): Promise<void> {
-    const writer = this.writerRecord(snapshotId, block);
-    if (writer === undefined) throw new Error(`harness: ${snapshotId} holds no version of block ${block}`);
-    const originalHex = hexOf((await this.emulator.store.getSnapshotBlock(snapshotId, block)).checksum);
-    const response = await fetch(`${this.emulator.endpoint}/_emulator/corrupt`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ snapshotId, blockIndex: block }),
-    });
-    if (!response.ok) throw new Error(`harness: POST /_emulator/corrupt answered ${response.status}: ${await response.text()}`);
-    this.damaged.push({ writerId: writer.info.snapshotId, lineageId: writer.info.lineageId, block, originalHex });
-    await this.propagate();
-  }
-
-  /** Every completed snapshot holding a damaged version reads it damaged (a no-op where it already does). */
-  async propagate(): Promise<void> {
-    if (this.damaged.length === 0) return;
-    const lineages = new Set(this.damaged.map((damage) => damage.lineageId));
-    for (const record of [...this.records.values()]) {
-      if (record.deleted || record.info.state !== 'completed' || !lineages.has(record.info.lineageId)) continue;
-      for (const damage of this.damaged) {
-        if (damage.lineageId !== record.info.lineageId) continue;
-        if (this.writerRecord(record.info.snapshotId, damage.block)?.info.snapshotId !== damage.writerId) continue;
-        const reads = hexOf((await this.emulator.store.getSnapshotBlock(record.info.snapshotId, damage.block)).checksum);
-        if (reads === damage.originalHex) await this.emulator.store.corruptBlock(record.info.snapshotId, damage.block);
-      }
-    }
-  }
 }
 
 // ── the primary's snapshot lineage ─────────────────────────────────────────────────────────
@@ -235,7 +168,7 @@ export class PrimarySnapshotLog {
 
 export type Invariant =
   | 'commit' | 'delta-map' | 'kind' | 'dirty-region-log' | 'trust' | 'image' | 'restore-selection' | 'restore-refusal'
-  | 'restore-image' | 'restore-plan' | 'prune' | 'verify-compare' | 'recovery' | 'ending';
+  | 'restore-image' | 'restore-plan' | 'prune' | 'verify-compare' | 'scrub' | 'recovery' | 'ending';
 
 export interface Violation {
   readonly invariant: Invariant;
@@ -319,7 +252,6 @@ export const DEFAULT_KEEP_LAST = 4;
 export class ModelRunner {
   readonly model = new TrustModel();
   readonly log: Op[] = [];
-  private readonly damage: StoredVersionDamage;
   /** What the last restore of each point left (for scenario assertions): `seq` → block → hex. */
   readonly restored = new Map<number, Map<number, string>>();
 
@@ -333,7 +265,6 @@ export class ModelRunner {
     readonly keepLast: number,
     private readonly collect: boolean,
   ) {
-    this.damage = new StoredVersionDamage(engine.emulator);
     const lineage = PrimarySnapshotLog.of(engine);
     this.model.lineage = { connected: (base, taken) => lineage.connected(base, taken) };
   }
@@ -358,7 +289,6 @@ export class ModelRunner {
       const began = process.cpuUsage();
       await this.execute(op, violations);
       const executed = process.cpuUsage();
-      await this.damage.propagate();
       violations.push(...(await this.check()));
       this.time(op, cpuMs(process.cpuUsage(began)) - cpuMs(process.cpuUsage(executed)), cpuMs(process.cpuUsage(executed)));
     } catch (error) {
@@ -368,6 +298,17 @@ export class ModelRunner {
     if (violations.length === 0) return;
     if (!this.collect) throw this.violation(violations);
     this.violations.push(...violations.map((violation) => ({ ...violation, op: this.log.length - 1 })));
+  }
+
+  /** With `collect`: each invariant broken, how often, and its first occurrence. */
+  violationSummary(): string {
+    const first = new Map<Invariant, { count: number; op: number; detail: string }>();
+    for (const violation of this.violations) {
+      const seen = first.get(violation.invariant);
+      if (seen === undefined) first.set(violation.invariant, { count: 1, op: violation.op, detail: violation.detail });
+      else seen.count += 1;
+    }
+    return [...first].map(([invariant, { count, op, detail }]) => `[${invariant}] ×${count}, first after op #${op} ${describeOp(this.log[op])}: ${detail}`).join('\n');
   }
 
   /** With `collect`: throws {@link ModelViolationError} with every violation collected, if any. */
@@ -419,7 +360,8 @@ export class ModelRunner {
         const entry = this.model.entry(op.seq);
         if (entry === undefined) throw new Error(`op names restore point ${op.seq}, which the model does not hold`);
         this.model.damage(op.seq, op.block);
-        return this.damage.damage(entry.secondarySnapshotId, op.block);
+        await damageStoredVersion(this.engine.emulator, entry.secondarySnapshotId, op.block);
+        return;
       }
       case 'verify':
         return this.verify(op, violations);
@@ -428,7 +370,7 @@ export class ModelRunner {
       case 'restore':
         return this.restoreOp(op, violations);
       case 'scrub':
-        return this.scrub(op.scope);
+        return this.scrub(op.scope, violations);
     }
   }
 
@@ -511,7 +453,6 @@ export class ModelRunner {
       scan = this.model.verifyPlan(begun);
       await this.write(op.duringScan?.writes ?? []);
       scanSync = await this.sync({}, violations);
-      await this.damage.propagate();
     };
     let run: Awaited<ReturnType<typeof driveVerify>> | undefined;
     let error: unknown;
@@ -546,7 +487,8 @@ export class ModelRunner {
             + `the model C = ${fmt(finish.compare)}, C' = ${fmt(finish.revised)}`,
         });
       }
-      if (fixupAllowed && finish.revised.size > 0) {
+      // The verify repairs when the head holds a bad version (its own finding or one an earlier fix-up left).
+      if (fixupAllowed && this.model.headBadBlocks().size > 0) {
         fixup = this.model.sync(runId, op.fixup ?? {}, this.observer(await this.engineChain(), violations), finish.revised);
       }
     }
@@ -559,10 +501,17 @@ export class ModelRunner {
 
   // ── scrub ────────────────────────────────────────────────────────────────────────────────
 
-  private async scrub(scope: 'all' | 'new'): Promise<void> {
-    if (driveScrub === undefined) return; // SCRUB SLOT: the op is inert until driveScrub exists.
-    await driveScrub(this.ctx, this.volumeId, { scope });
-    this.model.scrub(scope);
+  private async scrub(scope: 'all' | 'new', violations: Violation[]): Promise<void> {
+    const runId = nextRunId('model-scrub');
+    const found = this.model.scrub(scope);
+    try {
+      const { report } = await driveScrub(this.ctx, this.volumeId, runId, { scope });
+      if (report?.badVersions !== found.size) {
+        violations.push({ invariant: 'scrub', detail: `scrub ${runId} (${scope}) found ${report?.badVersions ?? '?'} bad versions, the model ${found.size}: ${[...found].join(', ') || 'none'}` });
+      }
+    } catch (error) {
+      violations.push({ invariant: 'ending', detail: `scrub ${runId} (${scope}) failed: ${errorText(error)}` });
+    }
   }
 
   // ── prune ────────────────────────────────────────────────────────────────────────────────
@@ -705,6 +654,7 @@ export class ModelRunner {
     const expected = this.model.drl;
     if ((drl === undefined) !== (expected === undefined)) {
       violations.push({ invariant: 'dirty-region-log', detail: `the engine ${drl === undefined ? 'has no entry in flight' : `has entry ${drl.seq} in flight`}, the model ${expected === undefined ? 'none' : `entry ${expected.seq}`}` });
+      this.model.adoptDirtyRegionLog(undefined);
     } else if (drl !== undefined && expected !== undefined) {
       const actual = new Set(drl.deltaMap.toArray());
       const within = [...expected.must].every((block) => actual.has(block)) && [...actual].every((block) => expected.must.has(block) || expected.may.has(block));
@@ -713,9 +663,8 @@ export class ModelRunner {
           invariant: 'dirty-region-log',
           detail: `entry in flight: the engine's ${drl.seq} ${fmt(actual)}, the model's ${expected.seq} ${fmt(expected.must)}${expected.may.size > 0 ? ` plus any of ${fmt(expected.may)}` : ''}`,
         });
-      } else {
-        this.model.adoptDirtyRegionLog(actual);
       }
+      this.model.adoptDirtyRegionLog(actual);
     }
     violations.push(...(await this.checkImages()));
     return violations;

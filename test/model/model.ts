@@ -16,8 +16,8 @@
  *
  * Where the design allows more than one outcome (a resumed sync may or may not add the head's bad
  * blocks; a verify's own fix-up copies `C'` on top of the head's bad blocks), the model predicts a
- * range: every block of `must`, any of `may`, nothing else. The harness gives the model what the
- * engine did within that range, and the model carries on from it.
+ * range: every block of `must`, any of `may`, nothing else. The harness checks what the engine
+ * did against it, and the model carries on from what the engine did.
  */
 
 /** Content of a block: `patternBlock(seed)` (never all zeros). */
@@ -415,21 +415,24 @@ export class TrustModel {
     throw new Error('model: a sync recovered twice');
   }
 
+  /**
+   * Commits a planned entry as the engine committed it. The harness has recorded any departure
+   * from the plan; the model goes on from what the engine did (so a run that goes on past a
+   * violation keeps predicting from the engine's real chain), and commits nothing the engine did not.
+   */
   private commit(planned: PlannedEntry, observe: CommitObserver, committed: number[]): void {
     const observed = observe(planned);
-    const within = observed !== undefined && [...planned.must].every((block) => observed.deltaMap.has(block))
-      && [...observed.deltaMap].every((block) => planned.must.has(block) || planned.may.has(block));
-    const deltaMap = new Set(within ? observed.deltaMap : planned.must);
-    const kind = observed !== undefined && planned.kinds.includes(observed.kind) ? observed.kind : planned.kinds[0];
+    if (observed === undefined) return;
     const entry: ModelEntry = {
       seq: planned.seq,
-      kind,
-      deltaMap,
+      kind: observed.kind,
+      deltaMap: new Set(observed.deltaMap),
       primary: planned.primary,
-      primarySnapshotId: observed?.primarySnapshotId ?? '',
-      secondarySnapshotId: observed?.secondarySnapshotId ?? '',
-      pointInTime: observed?.pointInTime ?? '',
+      primarySnapshotId: observed.primarySnapshotId,
+      secondarySnapshotId: observed.secondarySnapshotId,
+      pointInTime: observed.pointInTime,
     };
+    const deltaMap = entry.deltaMap;
     for (const block of deltaMap) {
       this.versions.set(versionKey(entry.seq, block), { block, seed: planned.primary.image.get(block), damaged: false, detected: false });
     }
@@ -437,9 +440,13 @@ export class TrustModel {
     committed.push(entry.seq);
   }
 
-  /** Takes the engine's DRL as the model's when it is within the plan (the plan was checked at SyncPlan). */
-  adoptDirtyRegionLog(deltaMap: ReadonlySet<number>): void {
+  /** Takes the engine's entry in flight as the model's (after the harness compared them): its blocks, or none. */
+  adoptDirtyRegionLog(deltaMap: ReadonlySet<number> | undefined): void {
     if (this.drl === undefined) return;
+    if (deltaMap === undefined) {
+      this.drl = undefined;
+      return;
+    }
     this.drl.must = new Set(deltaMap);
     this.drl.may = new Set();
   }

@@ -45,7 +45,7 @@ export function describeOp(op: Op): string {
 export interface GeneratorOptions {
   /** Block indexes the workload writes (scattered over a few hundred). */
   readonly pool: readonly number[];
-  /** Whether the scrub op exists (`driveScrub` is exported). */
+  /** Whether scrubs are part of the histories. */
   readonly scrub: boolean;
   /** The volume's `keepLast` (a prune without seqs applies it). */
   readonly keepLast: number;

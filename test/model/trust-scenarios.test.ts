@@ -7,7 +7,7 @@
 import { driveRestore } from '../../local/drivers';
 import { driveSync, nextRunId } from '../../local/drivers';
 import { sha256Hex, startEngineHarness, type EngineHarness } from '../integration/engine/engine-harness';
-import { contentDigest, damagedDigest, driveScrub, ModelRunner } from './harness';
+import { contentDigest, damagedDigest, ModelRunner } from './harness';
 import type { SyncFault } from './model';
 import type { Op } from './ops';
 
@@ -170,8 +170,7 @@ describe('Trust scenarios', () => {
       run.assertNoViolations();
     }, 120_000);
 
-    // SCRUB SLOT: skipped until local/drivers exports driveScrub (the secondary scrub is not built yet).
-    (driveScrub === undefined ? it.skip : it)('is found by the scrub, which makes the older points holding it suspect [skipped until driveScrub exists]', async () => {
+    it('is found by the scrub, which makes the older points holding it suspect', async () => {
       // Prepare
       const run = await runner();
       await run.applyAll([...history(), VERIFY, SYNC]);
