@@ -329,11 +329,19 @@ export class ModelRunner {
     this.timings.set(kind, timing);
   }
 
+  /** How often each interesting path ran (EBS_CDP_MODEL_TIMING=1 prints them with the timings). */
+  readonly coverage = new Map<string, number>();
+
+  private count(path: string): void {
+    this.coverage.set(path, (this.coverage.get(path) ?? 0) + 1);
+  }
+
   /** The timings as a table. */
   timingReport(): string {
     return [...this.timings].sort((a, b) => b[1][1] + b[1][2] - a[1][1] - a[1][2])
       .map(([kind, [count, run, check]]) => `${kind.padEnd(28)} ×${String(count).padStart(3)}  cpu: run ${(run / count).toFixed(0).padStart(5)} ms  check ${(check / count).toFixed(0).padStart(4)} ms`)
-      .concat(`listings that compared contents (lineage cut): ${this.model.contentComparedListings}`)
+      .concat(`listings of changes(P_head → P) that compared contents (emulator's lineage cut): ${this.model.contentComparedListings} of ${this.model.listings}`)
+      .concat([...this.coverage].sort(([a], [b]) => a.localeCompare(b)).map(([path, count]) => `  ${path}: ${count}`))
       .join('\n');
   }
 
@@ -438,6 +446,9 @@ export class ModelRunner {
       if (!planned.kinds.includes(actual.kind)) {
         violations.push({ invariant: 'kind', detail: `restore point ${planned.seq} (${planned.how}) is a ${actual.kind}; the model expects ${planned.kinds.join(' or ')}` });
       }
+      this.count(`commit: ${planned.how} ${actual.kind}`);
+      if ([...actual.deltaMap].some((block) => planned.may.has(block))) this.count(`commit: ${planned.how} entry copied optional blocks (C' or the pending repair)`);
+      if (planned.how === 'planned' && this.model.headBadBlocks().size > 0) this.count('commit: carried the head\'s bad blocks');
       return actual;
     };
   }
@@ -488,6 +499,8 @@ export class ModelRunner {
         });
       }
       // The verify repairs when the head holds a bad version (its own finding or one an earlier fix-up left).
+      this.count(`verify: ${finish.compare.size > 0 ? 'found damage' : 'found nothing'}`);
+      if (finish.compare.size > finish.revised.size) this.count('verify: a damaged block was rewritten during the scan');
       if (fixupAllowed && this.model.headBadBlocks().size > 0) {
         fixup = this.model.sync(runId, op.fixup ?? {}, this.observer(await this.engineChain(), violations), finish.revised);
       }
@@ -504,6 +517,7 @@ export class ModelRunner {
   private async scrub(scope: 'all' | 'new', violations: Violation[]): Promise<void> {
     const runId = nextRunId('model-scrub');
     const found = this.model.scrub(scope);
+    this.count(`scrub ${scope}: ${found.size > 0 ? 'found damage' : 'found nothing'}`);
     try {
       const { report } = await driveScrub(this.ctx, this.volumeId, runId, { scope });
       if (report?.badVersions !== found.size) {
@@ -526,7 +540,11 @@ export class ModelRunner {
       violations.push({ invariant: 'prune', detail: `prune ${seqs === undefined ? `(keepLast ${this.keepLast})` : fmt(seqs)} failed: ${errorText(error)}` });
       return;
     }
-    for (const seq of targets) this.model.prune(seq);
+    for (const seq of targets) {
+      const handed = [...(this.model.entry(seq)?.deltaMap ?? [])].some((block) => this.model.versionAt(seq, block)?.damaged === true);
+      if (handed) this.count('prune: a damaged version passed to the successor');
+      this.model.prune(seq);
+    }
     if (JSON.stringify(pruned ?? []) !== JSON.stringify(targets)) {
       violations.push({ invariant: 'prune', detail: `the engine pruned ${fmt(pruned ?? [])}, the model ${fmt(targets)}` });
     }
@@ -560,6 +578,8 @@ export class ModelRunner {
     } catch (caught) {
       error = caught;
     }
+    this.count(`restore: ${expected.outcome === 'refused' ? `refused (${expected.error})` : `${this.model.trust(expected.seq)}${allowSuspect ? ' with the override' : ''}`}`);
+    if (expected.outcome === 'restore' && expected.skippedSuspect.length > 0) this.count('restore: by time, passed over suspect points');
     if (expected.outcome === 'refused') {
       if (error === undefined) {
         const point = run?.report?.restorePoint;
@@ -589,6 +609,7 @@ export class ModelRunner {
       violations.push({ invariant: 'restore-plan', detail: `${what}: |R| is ${run.plan.blocks}, the model's R = ${fmt(plan)}` });
     }
     const view = this.model.restoredView(expected.seq, runId);
+    if ([...view.values()].some((block) => block.damaged)) this.count('restore: wrote damaged blocks (suspect with the override, or damage no check read yet)');
     const newVolumeId = run.volume?.newVolumeId ?? '';
     const read = new Map<number, string>();
     const differ: string[] = [];

@@ -248,7 +248,11 @@ export class TrustModel {
   /** Listings of `changes(P_head → P)` that compared contents because the emulator cut the primary's lineage. */
   contentComparedListings = 0;
 
+  /** Listings of `changes(P_head → P)` in all. */
+  listings = 0;
+
   private connected(base: string, taken: PrimaryTaker): boolean {
+    this.listings++;
     const connected = this.lineage.connected(base, taken);
     if (!connected) this.contentComparedListings++;
     return connected;
