@@ -298,6 +298,9 @@ export class ModelRunner {
     if (violations.length === 0) return;
     if (!this.collect) throw this.violation(violations);
     this.violations.push(...violations.map((violation) => ({ ...violation, op: this.log.length - 1 })));
+    // Going on past a violation: the model takes the engine's bad versions as found, so that a
+    // false one does not mask what comes after it.
+    this.model.adoptBadVersions(await this.ctx.store.readBadVersions(this.volumeId));
   }
 
   /** With `collect`: each invariant broken, how often, and its first occurrence. */
@@ -519,9 +522,17 @@ export class ModelRunner {
     const found = this.model.scrub(scope);
     this.count(`scrub ${scope}: ${found.size > 0 ? 'found damage' : 'found nothing'}`);
     try {
-      const { report } = await driveScrub(this.ctx, this.volumeId, runId, { scope });
+      const { report, segments } = await driveScrub(this.ctx, this.volumeId, runId, { scope });
       if (report?.badVersions !== found.size) {
         violations.push({ invariant: 'scrub', detail: `scrub ${runId} (${scope}) found ${report?.badVersions ?? '?'} bad versions, the model ${found.size}: ${[...found].join(', ') || 'none'}` });
+      }
+      // Every stored version is read and checked: one without a digest to check it against is a gap.
+      const unchecked = segments.filter((segment) => segment.unchecked > 0);
+      if (unchecked.length > 0) {
+        violations.push({
+          invariant: 'scrub',
+          detail: `scrub ${runId} (${scope}) left stored versions unchecked (no digest): ${unchecked.map((segment) => `${segment.unchecked} of restore point ${segment.seq}`).join(', ')}`,
+        });
       }
     } catch (error) {
       violations.push({ invariant: 'ending', detail: `scrub ${runId} (${scope}) failed: ${errorText(error)}` });
@@ -685,7 +696,12 @@ export class ModelRunner {
           detail: `entry in flight: the engine's ${drl.seq} ${fmt(actual)}, the model's ${expected.seq} ${fmt(expected.must)}${expected.may.size > 0 ? ` plus any of ${fmt(expected.may)}` : ''}`,
         });
       }
-      this.model.adoptDirtyRegionLog(actual);
+      // A resumed entry that carried the pending repair (blocks of `may`) became a fixup.
+      const carried = [...actual].some((block) => expected.may.has(block));
+      if (drl.kind !== expected.kind && !(carried && drl.kind === 'fixup')) {
+        violations.push({ invariant: 'kind', detail: `entry in flight ${drl.seq} is a ${drl.kind}, the model's a ${expected.kind}` });
+      }
+      this.model.adoptDirtyRegionLog({ deltaMap: actual, kind: drl.kind as EntryKind });
     }
     violations.push(...(await this.checkImages()));
     return violations;
@@ -700,17 +716,25 @@ export class ModelRunner {
   private async checkImages(): Promise<Violation[]> {
     const violations: Violation[] = [];
     const store = this.engine.emulator.store;
+    const chain = await this.engineChain();
     for (const entry of this.model.entries) {
       if (entry.secondarySnapshotId === '') continue;
       const view = this.model.storedView(entry.seq);
       const listed = store.listBlockIndexes(entry.secondarySnapshotId);
       const differ: string[] = [];
-      for (const block of new Set([...listed, ...view.keys()])) {
+      const fromPrimary: number[] = [];
+      for (const block of new Set([...listed, ...view.keys(), ...entry.primary.image.keys()])) {
         const expected = view.get(block) ?? { seed: undefined, damaged: false };
         const actual = listed.includes(block) ? hexOf((await store.getSnapshotBlock(entry.secondarySnapshotId, block)).checksum) : undefined;
         if ((actual ?? ZERO_BLOCK_HEX) !== viewDigest(expected)) differ.push(`block ${block} reads ${label(actual, expected)}, the model expects ${expectedLabel(expected)}`);
+        // A point the engine calls trusted equals the primary at its time, but where it holds damage no check read yet.
+        const undetected = this.model.versionAt(entry.seq, block)?.detected === false && expected.damaged;
+        if (chain.get(entry.seq)?.trust === 'trusted' && !undetected && (actual ?? ZERO_BLOCK_HEX) !== contentDigest(entry.primary.image.get(block))) fromPrimary.push(block);
       }
       if (differ.length > 0) violations.push({ invariant: 'image', detail: `S_${entry.seq} (${entry.secondarySnapshotId}, ${this.model.trust(entry.seq)}): ${differ.join('; ')}` });
+      if (fromPrimary.length > 0) {
+        violations.push({ invariant: 'image', detail: `S_${entry.seq} is trusted but differs from the primary at its point in time at ${fmt(fromPrimary)}, which hold no damage still unread by a check` });
+      }
     }
     return violations;
   }

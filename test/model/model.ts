@@ -444,15 +444,20 @@ export class TrustModel {
     committed.push(entry.seq);
   }
 
-  /** Takes the engine's entry in flight as the model's (after the harness compared them): its blocks, or none. */
-  adoptDirtyRegionLog(deltaMap: ReadonlySet<number> | undefined): void {
+  /**
+   * Takes the engine's entry in flight as the model's (after the harness compared them): its
+   * blocks and kind (a resumed run that died after carrying the pending repair made it a fixup),
+   * or none.
+   */
+  adoptDirtyRegionLog(engine: { readonly deltaMap: ReadonlySet<number>; readonly kind: EntryKind } | undefined): void {
     if (this.drl === undefined) return;
-    if (deltaMap === undefined) {
+    if (engine === undefined) {
       this.drl = undefined;
       return;
     }
-    this.drl.must = new Set(deltaMap);
+    this.drl.must = new Set(engine.deltaMap);
     this.drl.may = new Set();
+    this.drl.kind = engine.kind;
   }
 
   // ── verify ─────────────────────────────────────────────────────────────────────────────
@@ -510,6 +515,16 @@ export class TrustModel {
     }
     this.lastScrubbedSeq = this.head()?.seq ?? this.lastScrubbedSeq;
     return found;
+  }
+
+  /** Marks the engine's recorded bad versions as found (a run going on past a violation follows the engine). */
+  adoptBadVersions(recorded: ReadonlyMap<number, { toArray(): number[] }>): void {
+    for (const [writer, blocks] of recorded) {
+      for (const block of blocks.toArray()) {
+        const version = this.versions.get(versionKey(writer, block));
+        if (version !== undefined) version.detected = true;
+      }
+    }
   }
 
   // ── retention ──────────────────────────────────────────────────────────────────────────

@@ -1,11 +1,10 @@
 /**
- * Five named trust scenarios (issue 12): histories the design must get right, each asserting its
- * exact outcome and then, through the model harness, that no invariant broke after any step.
+ * Named trust scenarios (issue 12: the five of the brief, and one the random suite found):
+ * histories the design must get right, each asserting its exact outcome and then, through the model harness, that no invariant broke after any step.
  * Every step runs on the engine (the local drivers against the emulator and dynalite) and on the
  * naive model of `model.ts`.
  */
-import { driveRestore } from '../../local/drivers';
-import { driveSync, nextRunId } from '../../local/drivers';
+import { driveRestore, driveScrub, driveSync, nextRunId } from '../../local/drivers';
 import { sha256Hex, startEngineHarness, type EngineHarness } from '../integration/engine/engine-harness';
 import { contentDigest, damagedDigest, ModelRunner } from './harness';
 import type { SyncFault } from './model';
@@ -180,6 +179,48 @@ describe('Trust scenarios', () => {
 
       // Assess
       expect(await trustOf(run)).toEqual([[0, 'suspect', 1], [1, 'suspect', 1], [2, 'trusted', 0]]);
+      run.assertNoViolations();
+    }, 120_000);
+  });
+
+  describe('6. (found by the random suite) the digests of a resumed sync', () => {
+    // block        0    5
+    // seq 0        a0   a5     baseline
+    // in flight    b0          a sync died after SyncPlan: DRL {0}, nothing copied, no digests under its run
+    // seq 1        b0          the next sync resumes it: copies b0 (its digests go under the resuming run's id),
+    //                          commits it with the crashed run's (empty) manifest layer
+    // prune 0      D_1 = {0, 5}, manifest [crashed run, seq 0's run]: the only digest of block 0 is a0's
+    // scrub        reads b0 (undamaged) against a0's digest
+    const history = (): Op[] => [
+      write({ 0: 6000, 5: 6005 }), SYNC,
+      write({ 0: 6010 }), { op: 'sync', fault: { stopAfter: 'SyncPlan' } }, SYNC,
+    ];
+
+    it('a scrub checks every block the resumed entry wrote (none is left unchecked)', async () => {
+      // Prepare
+      const run = await runner();
+      await run.applyAll(history());
+
+      // Act
+      const { segments } = await driveScrub(engine.context, run.volumeId, nextRunId('scenario-scrub'), { scope: 'all' });
+
+      // Assess
+      expect(segments.map(({ seq, read, unchecked, bad }) => ({ seq, read, unchecked, bad }))).toEqual([
+        { seq: 0, read: 2, unchecked: 0, bad: 0 },
+        { seq: 1, read: 1, unchecked: 0, bad: 0 },
+      ]);
+    }, 120_000);
+
+    it('after a prune, a scrub reports no bad version where nothing is damaged', async () => {
+      // Prepare
+      const run = await runner();
+      await run.applyAll([...history(), { op: 'prune', seqs: [0] }]);
+
+      // Act
+      await run.apply({ op: 'scrub', scope: 'all' });
+
+      // Assess
+      expect(await trustOf(run)).toEqual([[1, 'trusted', 0]]);
       run.assertNoViolations();
     }, 120_000);
   });
