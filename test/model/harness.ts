@@ -10,10 +10,10 @@
  * | `kind`            | each entry's kind is the model's (`fixup` when it carries the head's bad blocks) |
  * | `dirty-region-log`| the entry in flight is the model's                                              |
  * | `trust`           | (a) every committed point's `suspectBlocks` / `trust` is the model's            |
- * | `image`           | (b) every point's image read back from `S_k` is the model's view of it: the primary's image at that point, with the damage that is stored in it |
+ * | `image`           | (b) every point's image read back from `S_k` is the model's view of it (the primary's image at that point, with the damage stored in it); a trusted one equals the primary's image but where it holds damage no check read yet |
  * | `restore-*`       | (c) a restore selects, refuses or restores exactly as the model says; (d) after a prune every remaining point restores byte for byte |
  * | `verify-compare`  | a verify's `C` and `C'` counts are the model's                                  |
- * | `scrub`           | a scrub finds the model's damaged versions                                      |
+ * | `scrub`           | a scrub finds exactly the model's damaged versions and checks every version it reads |
  * | `recovery`        | a sync resumes / adopts the crashed run's entry the model says it does          |
  * | `ending`          | a run crashes, stops or ends where its injected fault says, with no other error |
  *
@@ -24,7 +24,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { drivePrune, driveRestore, driveScrub, driveSync, driveVerify, nextRunId, type SyncRun } from '../../local/drivers';
+import { SYNC_PRIMARY_PURPOSE } from '../../shared/core/tags';
 import { DEFAULT_LEASE_TTL_MS, type EngineContext } from '../../shared/engine/context';
+import { PURPOSE_PRIMARY_NOW } from '../../shared/engine/restore/context';
 import type { RunningEmulator } from '../../local/emulator';
 import { patternBlock, sha256Hex, ZERO_BLOCK_HEX, type EngineHarness } from '../integration/engine/engine-harness';
 import {
@@ -116,8 +118,8 @@ interface TakenSnapshot {
   readonly tags: ReadonlyArray<{ readonly Key: string; readonly Value: string }>;
 }
 
-/** Purpose tag values of the jobs' primary snapshots (the model's names → the engine's tags). */
-const PURPOSE_VALUES = { sync: 'sync-primary', verify: 'verify', restore: 'restore-p-now' } as const;
+/** Purpose tag values of the jobs' primary snapshots (the model's names → the engine's tags; VerifyBegin tags its P0 `verify`). */
+const PURPOSE_VALUES = { sync: SYNC_PRIMARY_PURPOSE, verify: 'verify', restore: PURPOSE_PRIMARY_NOW } as const;
 
 /**
  * Every snapshot the EC2 half takes of the suite's volumes, with its parent, recorded by wrapping
@@ -154,10 +156,16 @@ export class PrimarySnapshotLog {
     return undefined;
   }
 
-  /** Whether `taken`'s snapshot descends from `baseSnapshotId` through recorded parents. */
+  /** Takers the model asked about that took no snapshot (the model expected a job step the engine did not run). */
+  readonly missing: PrimaryTaker[] = [];
+
+  /** Whether `taken`'s snapshot descends from `baseSnapshotId` through recorded parents (EBS's answer when it took none: see {@link missing}). */
   connected(baseSnapshotId: string, taken: PrimaryTaker): boolean {
     const snapshotId = this.snapshotOf(taken);
-    if (snapshotId === undefined) throw new Error(`harness: no primary snapshot of ${taken.runId} for ${taken.purpose} was taken`);
+    if (snapshotId === undefined) {
+      this.missing.push(taken);
+      return true;
+    }
     for (let at: string | undefined = snapshotId; at !== undefined; at = this.taken.get(at)?.parentSnapshotId) if (at === baseSnapshotId) return true;
     return false;
   }
@@ -255,6 +263,8 @@ export class ModelRunner {
   /** What the last restore of each point left (for scenario assertions): `seq` → block → hex. */
   readonly restored = new Map<number, Map<number, string>>();
 
+  private readonly lineage: PrimarySnapshotLog;
+
   /** Violations collected so far (with `collect`), each with the op it followed. */
   readonly violations: Array<Violation & { readonly op: number }> = [];
 
@@ -265,8 +275,8 @@ export class ModelRunner {
     readonly keepLast: number,
     private readonly collect: boolean,
   ) {
-    const lineage = PrimarySnapshotLog.of(engine);
-    this.model.lineage = { connected: (base, taken) => lineage.connected(base, taken) };
+    this.lineage = PrimarySnapshotLog.of(engine);
+    this.model.lineage = { connected: (base, taken) => this.lineage.connected(base, taken) };
   }
 
   /** A new 1 GiB primary volume, protected with `keepLast` retention. */
@@ -287,7 +297,11 @@ export class ModelRunner {
     const violations: Violation[] = [];
     try {
       const began = process.cpuUsage();
+      const missing = this.lineage.missing.length;
       await this.execute(op, violations);
+      for (const taken of this.lineage.missing.slice(missing)) {
+        violations.push({ invariant: 'ending', detail: `the model expects ${taken.runId} to have taken a primary snapshot for its ${taken.purpose} step; the engine took none` });
+      }
       const executed = process.cpuUsage();
       violations.push(...(await this.check()));
       this.time(op, cpuMs(process.cpuUsage(began)) - cpuMs(process.cpuUsage(executed)), cpuMs(process.cpuUsage(executed)));

@@ -190,7 +190,7 @@ describe('Trust scenarios', () => {
     // seq 1        b0          the next sync resumes it: copies b0 (its digests go under the resuming run's id),
     //                          commits it with the crashed run's (empty) manifest layer
     // prune 0      D_1 = {0, 5}, manifest [crashed run, seq 0's run]: the only digest of block 0 is a0's
-    // scrub        reads b0 (undamaged) against a0's digest
+    // scrub        before the prune: b0 has no digest, so damage to it goes unseen; after: b0 is read against a0's digest
     const history = (): Op[] => [
       write({ 0: 6000, 5: 6005 }), SYNC,
       write({ 0: 6010 }), { op: 'sync', fault: { stopAfter: 'SyncPlan' } }, SYNC,
@@ -209,6 +209,19 @@ describe('Trust scenarios', () => {
         { seq: 0, read: 2, unchecked: 0, bad: 0 },
         { seq: 1, read: 1, unchecked: 0, bad: 0 },
       ]);
+    }, 120_000);
+
+    it('a scrub finds damage to a version the resumed sync wrote: the point holding it becomes suspect', async () => {
+      // Prepare
+      const run = await runner();
+      await run.applyAll([...history(), corrupt(1, 0)]);
+
+      // Act
+      await run.apply({ op: 'scrub', scope: 'all' });
+
+      // Assess
+      expect(await trustOf(run)).toEqual([[0, 'trusted', 0], [1, 'suspect', 1]]);
+      run.assertNoViolations();
     }, 120_000);
 
     it('after a prune, a scrub reports no bad version where nothing is damaged', async () => {
