@@ -9,6 +9,7 @@
  */
 import { BLOCKS_PER_GIB, BLOCKS_PER_SEGMENT } from '../shared/core/constants';
 import { markdownTable, writeResults, xorshift32 } from './harness';
+import { atMost, recordFigures, type MeasuredFigure } from './summary';
 import {
   createProtectedVolume,
   driveRestore,
@@ -46,6 +47,8 @@ export interface MinimumCalls {
 
 export interface EfficiencyRow {
   readonly job: string;
+  /** Its name in bench/results/summary.json: calls ÷ minimum. */
+  readonly figure: string;
   /** Blocks the job copied, compared or restored. */
   readonly blocks: number;
   readonly calls: Record<string, number>;
@@ -76,14 +79,14 @@ function totalOf(minimum: MinimumCalls): number {
 }
 
 /** One row: the calls since the last reset against `minimum`. */
-export function efficiencyRow(job: string, blocks: number, calls: Readonly<Record<string, number>>, minimum: MinimumCalls): EfficiencyRow {
+export function efficiencyRow(job: string, figure: string, blocks: number, calls: Readonly<Record<string, number>>, minimum: MinimumCalls): EfficiencyRow {
   const ebs: Record<string, number> = {};
   for (const api of EBS_APIS) ebs[api] = calls[api] ?? 0;
   const ebsCalls = Object.values(ebs).reduce((a, b) => a + b, 0);
   const ec2Calls = Object.entries(calls).filter(([name]) => name.startsWith('EC2:')).reduce((sum, [, n]) => sum + n, 0);
   const min = totalOf(minimum);
   const overhead = ebsCalls / min - 1;
-  return { job, blocks, calls: ebs, ebsCalls, minimum: min, overhead, ec2Calls, meetsGoal: overhead <= OVERHEAD_GOAL };
+  return { job, figure, blocks, calls: ebs, ebsCalls, minimum: min, overhead, ec2Calls, meetsGoal: overhead <= OVERHEAD_GOAL };
 }
 
 /** Blocks `[0, count)` of each segment, spread by a seeded shuffle, ascending. */
@@ -97,10 +100,10 @@ function spreadBlocks(random: () => number, perSegment: number): number[] {
   return blocks.sort((a, b) => a - b);
 }
 
-async function measure(cloud: LocalCloud, work: () => Promise<{ blocks: number; minimum: MinimumCalls }>, job: string): Promise<EfficiencyRow> {
+async function measure(cloud: LocalCloud, work: () => Promise<{ blocks: number; minimum: MinimumCalls }>, job: string, figure: string): Promise<EfficiencyRow> {
   cloud.emulator.stats.reset();
   const { blocks, minimum } = await work();
-  return efficiencyRow(job, blocks, cloud.emulator.stats.calls, minimum);
+  return efficiencyRow(job, figure, blocks, cloud.emulator.stats.calls, minimum);
 }
 
 /** Runs the benchmark: prints the table and writes bench/results/api-efficiency.{json,md}. */
@@ -116,26 +119,26 @@ export async function runApiEfficiencyBench(): Promise<EfficiencyRow[]> {
     rows.push(await measure(cloud, async () => {
       const summary = await driveSync(cloud, volumeId);
       return { blocks: summary.blocks, minimum: copyMinimum(summary.blocks, 1) };
-    }, 'baseline sync'));
+    }, 'baseline sync', 'api.sync_baseline_vs_minimum'));
     await writeBlocks(cloud, volumeId, changed, 2);
     rows.push(await measure(cloud, async () => {
       const summary = await driveSync(cloud, volumeId);
       return { blocks: summary.blocks, minimum: copyMinimum(summary.blocks, 1) };
-    }, 'incremental sync'));
+    }, 'incremental sync', 'api.sync_incremental_vs_minimum'));
     rows.push(await measure(cloud, async () => {
       const report = await driveVerify(cloud, volumeId, false);
       return { blocks: report.blocksScanned, minimum: compareMinimum(report.blocksScanned) };
-    }, 'full verify'));
+    }, 'full verify', 'api.verify_full_vs_minimum'));
     rows.push(await measure(cloud, async () => {
       const report = await driveVerify(cloud, volumeId, true);
       return { blocks: report.blocksScanned, minimum: compareMinimum(report.blocksScanned) };
-    }, 'quick verify'));
+    }, 'quick verify', 'api.verify_quick_vs_minimum'));
     // A delta restore to the baseline: R = D_1 ∪ changes(P_head → P_now); listed once from
     // ListChangedBlocks (P_head → P_now) and once from S_0 for the tokens.
     rows.push(await measure(cloud, async () => {
       const report = await driveRestore(cloud, volumeId, 0);
       return { blocks: report.blocksWritten, minimum: copyMinimum(report.blocksWritten, 2) };
-    }, 'delta restore (point 0)'));
+    }, 'delta restore (point 0)', 'api.restore_delta_vs_minimum'));
     const table = markdownTable(rows.map((row) => ({
       job: row.job,
       blocks: row.blocks,
@@ -156,6 +159,9 @@ export async function runApiEfficiencyBench(): Promise<EfficiencyRow[]> {
       `list pages at ${LIST_PAGE_BLOCKS.toLocaleString('en-US')} blocks, one Start and one Complete per snapshot written.\n\n${table}\n## Findings\n\n${findings}`;
     console.log(markdown);
     writeResults('api-efficiency', { volumeGiB: VOLUME_GIB, allocated: allocated.length, changed: changed.length, goal: OVERHEAD_GOAL, rows }, markdown);
+    const figures: Record<string, MeasuredFigure> = {};
+    for (const row of rows) figures[row.figure] = { value: row.ebsCalls / row.minimum, goal: atMost(1 + OVERHEAD_GOAL) };
+    recordFigures(figures);
     return rows;
   } finally {
     await cloud.stop();

@@ -10,6 +10,7 @@ import { RoaringBitmap32 } from 'roaring-wasm';
 import { MAX_VOLUME_BLOCKS } from '../shared/core/constants';
 import { DeltaMap } from '../shared/core/delta-map';
 import { markdownTable, medianMs, writeResults, xorshift32 } from './harness';
+import { atMost, recordFigures } from './summary';
 
 /** Blocks per extent in the clustered pattern: 256 blocks = 128 MiB, a file written sequentially. */
 const EXTENT_BLOCKS = 256;
@@ -177,6 +178,13 @@ export async function runDeltaMapBench(): Promise<{ timings: DeltaMapBenchRow[];
     `Median of ${REPEATS} runs after a warm-up; same blocks for both.\n\n## Time\n\n${timingTable}\n## Serialized size\n\n${sizeTable}`;
   console.log(markdown);
   writeResults('delta-map', { volumeBlocks: MAX_VOLUME_BLOCKS, repeats: REPEATS, timings, sizes }, markdown);
+  // The goals hold for every operation and density, so the summary carries the worst ratio (per pattern for time).
+  const worst = (ratios: number[]): number => Math.max(...ratios);
+  recordFigures({
+    'delta_map.time_vs_roaring.clustered': { value: worst(timings.filter((r) => r.pattern === 'clustered').map((r) => r.ratio)), goal: atMost(TIME_GOAL) },
+    'delta_map.time_vs_roaring.scattered': { value: worst(timings.filter((r) => r.pattern === 'scattered').map((r) => r.ratio)), goal: atMost(TIME_GOAL) },
+    'delta_map.size_vs_roaring': { value: worst(sizes.map((r) => r.ratio)), goal: atMost(SIZE_GOAL) },
+  });
   return { timings, sizes };
 }
 

@@ -21,6 +21,7 @@ import {
 import { BLOCK_SIZE } from '../shared/core/constants';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/config';
 import { markdownTable, writeResults } from './harness';
+import { CONTEXT, recordFigures } from './summary';
 
 /** Concurrent clients: what the sync copies with per Lambda (coldsnap uses 64 workers; we use 32). */
 const CONCURRENT_CLIENTS = 32;
@@ -163,6 +164,11 @@ export async function runEmulatorBench(): Promise<object> {
     const report = { concurrentClients: CONCURRENT_CLIENTS, blockSize: BLOCK_SIZE, results: rows, calls };
     console.table(rows);
     writeResults('emulator', report, `# Emulator throughput (${CONCURRENT_CLIENTS} concurrent clients)\n\n${markdownTable(rows)}`);
+    const rateOf = (phase: string): number => results.find((r) => r.phase === phase)?.mibPerSecond ?? Number.NaN;
+    recordFigures({
+      'emulator.put_vs_raw_write': { value: rateOf('PutSnapshotBlock') / rateOf('raw write'), goal: CONTEXT },
+      'emulator.get_vs_raw_read': { value: rateOf('GetSnapshotBlock') / rateOf('raw read'), goal: CONTEXT },
+    });
     return report;
   } finally {
     for (const client of clients) client.destroy();

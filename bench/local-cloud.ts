@@ -16,6 +16,9 @@ import { createEngineContext, type EngineConfig } from '../shared/wiring/engine-
 import type { SyncSummary } from '../shared/engine/sync';
 import type { RestoreReport } from '../shared/engine/restore';
 import type { VerifyReport } from '../shared/engine/verify';
+import type { ScrubReport } from '../shared/engine/scrub';
+import type { PruneOutput } from '../shared/engine/prune';
+import type { SnapshotReader } from '../shared/core/ports/snapshots';
 import type { LocalDynamoDb } from '../local/dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_ZONE, startLocalCloudCore } from '../local/cloud';
 import * as drivers from '../local/drivers';
@@ -222,4 +225,73 @@ export async function driveRestore(cloud: LocalCloud, volumeId: string, seq: num
   const run = await drivers.driveRestore(cloud.context, { volumeId, runId: nextRunId('restore'), seq }, onCloud(cloud));
   if (run.report === undefined) throw new BenchSetupError(`restore ${run.runId} of ${volumeId} did not report`);
   return run.report;
+}
+
+/** One scrub (scope `all` by default: every retained stored version) through the Scrub driver. */
+export async function driveScrub(cloud: LocalCloud, volumeId: string, scope: 'all' | 'new' = 'all'): Promise<ScrubReport> {
+  const run = await drivers.driveScrub(cloud.context, volumeId, nextRunId('scrub'), { mapContexts: cloud.itemContexts, scope });
+  if (run.report === undefined) throw new BenchSetupError(`scrub ${run.runId} of ${volumeId} did not report`);
+  return run.report;
+}
+
+/** Prunes exactly restore points `seqs` through the Prune driver. */
+export async function drivePrune(cloud: LocalCloud, volumeId: string, seqs: readonly number[]): Promise<PruneOutput> {
+  const run = await drivers.drivePrune(cloud.context, volumeId, nextRunId('prune'), { seqs });
+  if (run.pruned === undefined) throw new BenchSetupError(`prune ${run.runId} of ${volumeId} did not report`);
+  return run.pruned;
+}
+
+/** GetSnapshotBlock calls and bytes one side's readers returned, and the snapshots they read. */
+export class SideReadCounter {
+  gets = 0;
+  bytes = 0;
+  readonly snapshots = new Set<string>();
+
+  record(snapshotId: string, data: Uint8Array): void {
+    this.gets += 1;
+    this.bytes += data.byteLength;
+    this.snapshots.add(snapshotId);
+  }
+
+  reset(): void {
+    this.gets = 0;
+    this.bytes = 0;
+    this.snapshots.clear();
+  }
+}
+
+/** The block reads of every context of a {@link countingSides} cloud, by side. */
+export interface SideReadCounters {
+  readonly primary: SideReadCounter;
+  readonly secondary: SideReadCounter;
+}
+
+/** `reader` with every block it returns recorded in `counter`; everything else answers from `reader`. */
+function countingReader(reader: SnapshotReader, counter: SideReadCounter): SnapshotReader {
+  return {
+    listBlocks: (snapshotId, range) => reader.listBlocks(snapshotId, range),
+    listChangedBlocks: (first, second, range) => reader.listChangedBlocks(first, second, range),
+    changedBlocksOfSegment: (first, second, segment) => reader.changedBlocksOfSegment(first, second, segment),
+    async getBlock(snapshotId, blockIndex, blockToken) {
+      const data = await reader.getBlock(snapshotId, blockIndex, blockToken);
+      counter.record(snapshotId, data);
+      return data;
+    },
+  };
+}
+
+/**
+ * `cloud` whose contexts (the job's and every Map slot's) count the blocks each side's reader
+ * returns. In a deployment the primary side's clients talk to the primary's Region and the
+ * secondary side's to the secondary's, so this splits a job's reads by Region, which the emulator
+ * (one endpoint for both sides) cannot: it counts them together, and a bench checks the two agree.
+ */
+export function countingSides(cloud: LocalCloud): { cloud: LocalCloud; reads: SideReadCounters } {
+  const reads: SideReadCounters = { primary: new SideReadCounter(), secondary: new SideReadCounter() };
+  const wrap = (context: EngineContext): EngineContext => ({
+    ...context,
+    primary: { ...context.primary, reader: countingReader(context.primary.reader, reads.primary) },
+    secondary: { ...context.secondary, reader: countingReader(context.secondary.reader, reads.secondary) },
+  });
+  return { cloud: { ...cloud, context: wrap(cloud.context), itemContexts: cloud.itemContexts.map(wrap) }, reads };
 }

@@ -11,6 +11,7 @@ import { BLOCKS_PER_GIB, BLOCKS_PER_SEGMENT } from '../shared/core/constants';
 import { DEFAULT_ACCOUNT_RATES, type EbsApi } from '../shared/core/quotas';
 import { SEGMENT_MAP_MAX_CONCURRENCY } from '../shared/engine/context';
 import { markdownTable, writeResults } from './harness';
+import { atLeast, exactly, recordFigures, type MeasuredFigure } from './summary';
 import { createProtectedVolume, driveSync, driveVerify, startLocalCloud, writeBlocks, type JobPhases, type LocalCloud } from './local-cloud';
 
 /**
@@ -28,6 +29,8 @@ const MS_PER_SECOND = 1_000;
 
 export interface QuotaRow {
   readonly job: string;
+  /** Its name in bench/results/summary.json: the fraction of the quota sustained. */
+  readonly figure: string;
   readonly api: string;
   /** Which limit binds (account when two snapshots share it). */
   readonly limit: string;
@@ -63,11 +66,11 @@ function failedBlocksOf(error: unknown, blocks: number): number {
   return Array.isArray(failures) ? failures.length : blocks;
 }
 
-function row(job: string, api: string, limit: string, requests: number, ms: number, throttles: number, failedBlocks: number): QuotaRow {
+function row(job: string, figure: string, api: string, limit: string, requests: number, ms: number, throttles: number, failedBlocks: number): QuotaRow {
   const quotaPerSecond = DEFAULT_ACCOUNT_RATES[api as EbsApi] * QUOTA_SCALE;
   const fraction = quotaFraction(requests, ms, quotaPerSecond);
   return {
-    job, api, limit, quotaPerSecond, requests, seconds: ms / MS_PER_SECOND, achievedPerSecond: requests / (ms / MS_PER_SECOND), fraction, throttles, failedBlocks,
+    job, figure, api, limit, quotaPerSecond, requests, seconds: ms / MS_PER_SECOND, achievedPerSecond: requests / (ms / MS_PER_SECOND), fraction, throttles, failedBlocks,
     meetsGoal: fraction >= QUOTA_GOAL && failedBlocks === 0,
   };
 }
@@ -99,8 +102,8 @@ export async function runQuotaBench(): Promise<QuotaRow[]> {
     const syncCalls = cloud.emulator.stats.calls;
     const syncThrottles = throttlesOf(cloud);
     const copyMs = syncPhases.copyMs ?? Number.NaN;
-    rows.push(row('sync (copy)', 'GetSnapshotBlock', 'per snapshot = account', syncCalls.GetSnapshotBlock ?? 0, copyMs, syncThrottles, syncFailed));
-    rows.push(row('sync (copy)', 'PutSnapshotBlock', 'per snapshot = account', syncCalls.PutSnapshotBlock ?? 0, copyMs, syncThrottles, syncFailed));
+    rows.push(row('sync (copy)', 'quota.sync.get', 'GetSnapshotBlock', 'per snapshot = account', syncCalls.GetSnapshotBlock ?? 0, copyMs, syncThrottles, syncFailed));
+    rows.push(row('sync (copy)', 'quota.sync.put', 'PutSnapshotBlock', 'per snapshot = account', syncCalls.PutSnapshotBlock ?? 0, copyMs, syncThrottles, syncFailed));
 
     cloud.emulator.stats.reset();
     const verifyPhases: JobPhases = {};
@@ -111,7 +114,7 @@ export async function runQuotaBench(): Promise<QuotaRow[]> {
     } catch (error) {
       verifyFailed = failedBlocksOf(error, blocks.length);
     }
-    rows.push(row('full verify (scan)', 'GetSnapshotBlock', 'account (P0 and S_head share it)', cloud.emulator.stats.calls.GetSnapshotBlock ?? 0,
+    rows.push(row('full verify (scan)', 'quota.verify.scan', 'GetSnapshotBlock', 'account (P0 and S_head share it)', cloud.emulator.stats.calls.GetSnapshotBlock ?? 0,
       verifyPhases.scanMs ?? Number.NaN, throttlesOf(cloud), verifyFailed));
 
     const table = markdownTable(rows.map((r) => ({
@@ -138,6 +141,11 @@ export async function runQuotaBench(): Promise<QuotaRow[]> {
       `## Findings\n\n${findings.length === 0 ? 'Every job meets the goal.' : findings.join('\n')}\n`;
     console.log(markdown);
     writeResults('quota', { quotaScale: QUOTA_SCALE, goal: QUOTA_GOAL, rows }, markdown);
+    const figures: Record<string, MeasuredFigure> = {};
+    for (const r of rows) figures[r.figure] = { value: r.fraction, goal: atLeast(QUOTA_GOAL) };
+    // The sync's two rows share one run: count its failed blocks once.
+    figures['quota.failed_blocks'] = { value: syncFailed + verifyFailed, goal: exactly(0) };
+    recordFigures(figures);
     return rows;
   } finally {
     await cloud.stop();

@@ -6,6 +6,7 @@
  *   npx tsx bench/restore.ts          # BENCH_RESTORE_SYNCS=20 for a quicker look
  */
 import { markdownTable, writeResults, xorshift32 } from './harness';
+import { CONTEXT, recordFigures, type MeasuredFigure } from './summary';
 import { createProtectedVolume, driveRestore, driveSync, startLocalCloud, writeBlocks } from './local-cloud';
 
 /** 101 syncs after the baseline, so that a point 100 syncs back exists. */
@@ -72,6 +73,9 @@ export async function runRestoreBench(): Promise<RestoreRow[]> {
       `would hydrate every allocated block.\n\n${table}`;
     console.log(markdown);
     writeResults('restore', { volumeGiB: VOLUME_GIB, allocatedBlocks: ALLOCATED_BLOCKS, syncs: SYNCS, changedPerSync: CHANGED_PER_SYNC, rows }, markdown);
+    const figures: Record<string, MeasuredFigure> = {};
+    for (const row of rows) figures[`restore.delta_vs_full.back_${row.syncsBack}`] = { value: row.fraction, goal: CONTEXT };
+    recordFigures(figures);
     return rows;
   } finally {
     await cloud.stop();

@@ -1,10 +1,12 @@
 /**
  * `npm run bench [-- name ...]`: runs every benchmark (or the named ones), each printing its
  * figures and ratios against a baseline measured in the same run, and writing JSON and
- * markdown under bench/results/. Benchmarks never assert timings: they report.
+ * markdown under bench/results/ and its headline figures into bench/results/summary.json
+ * (`bench/summary.ts`). Benchmarks never assert timings: they report.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { readSummary } from './summary';
 
 interface Bench {
   name: string;
@@ -20,6 +22,7 @@ const BENCHES: Bench[] = [
   { name: 'quota', file: 'quota', entry: 'runQuotaBench' },
   { name: 'scale', file: 'scale', entry: 'runScaleBench' },
   { name: 'restore', file: 'restore', entry: 'runRestoreBench' },
+  { name: 'verify-cost', file: 'verify-cost', entry: 'runVerifyCostBench' },
   // After scale: it reads the scale run's transition counts.
   { name: 'cost-model', file: 'cost-model', entry: 'runCostModelBench' },
 ];
@@ -31,6 +34,9 @@ async function main(): Promise<void> {
     console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${BENCHES.map((b) => b.name).join(', ')}`);
     process.exit(2);
   }
+  // Every bench merges its figures into the summary at its end: a summary file it cannot read
+  // should stop the run now, not after minutes of benching.
+  readSummary();
   for (const bench of BENCHES) {
     if (wanted.length > 0 && !wanted.includes(bench.name)) continue;
     if (!existsSync(join(__dirname, `${bench.file}.ts`))) continue;
@@ -40,4 +46,7 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -19,6 +19,7 @@ import type { PrimarySnapshots, SnapshotReader, SnapshotStatus, SnapshotWaiter, 
 import type { EngineContext } from '../shared/engine/context';
 import { runStateMachine } from '../local/stepfunctions/runner';
 import { markdownTable, writeResults, xorshift32 } from './harness';
+import { atMost, CONTEXT, recordFigures } from './summary';
 import { BenchSetupError, createProtectedVolume, driveSync, startLocalCloud, writeBlocks, type LocalCloud } from './local-cloud';
 
 /** 16 TiB, the largest gp3 volume. */
@@ -29,6 +30,9 @@ const SEED = 0x5ca1_e016;
 const BYTES_PER_MIB = 1_048_576;
 /** Memory is sampled this often during the run (ms): the peak of a step lasting a second or more is caught. */
 const MEMORY_SAMPLE_MS = 20;
+/** SyncPlan is one Lambda: it must list, build and persist the delta map within Lambda's 900 s (EBS-FACTS.md). */
+const LAMBDA_TIMEOUT_SECONDS = 900;
+const MS_PER_SECOND = 1_000;
 
 export interface ScaleResult {
   readonly volumeGiB: number;
@@ -250,7 +254,7 @@ function report(result: ScaleResult): void {
   const rows = [
     { figure: 'volume', value: `${result.volumeGiB.toLocaleString('en-US')} GiB = ${result.volumeBlocks.toLocaleString('en-US')} blocks, ${segmentCount(result.volumeBlocks)} segments` },
     { figure: 'changed blocks (D)', value: `${result.changedBlocks.toLocaleString('en-US')} in ${result.segmentsTouched} segments` },
-    { figure: 'SyncPlan: first ListChangedBlocks to StartSnapshot (listing, delta map, DRL write)', value: `${(result.planMs / 1_000).toFixed(2)} s` },
+    { figure: 'SyncPlan: first ListChangedBlocks to StartSnapshot (listing, delta map, DRL write)', value: `${(result.planMs / MS_PER_SECOND).toFixed(2)} s` },
     { figure: 'delta map: build from indexes', value: `${result.deltaMapBuildMs.toFixed(1)} ms` },
     { figure: 'delta map: split into segment shards', value: `${result.deltaMapSerializeMs.toFixed(1)} ms, ${mib(result.deltaMapBytes)} MiB` },
     { figure: 'DynamoDB items written', value: result.dynamoItemsWritten.toLocaleString('en-US') },
@@ -269,6 +273,14 @@ function report(result: ScaleResult): void {
     'an upper bound of the largest task\'s (SyncPlan\'s delta map, or a CopySegment\'s 64 block buffers in AWS).\n';
   console.log(markdown);
   writeResults('scale', result, markdown);
+  recordFigures({
+    'scale.sync_plan_seconds': { value: result.planMs / MS_PER_SECOND, goal: atMost(LAMBDA_TIMEOUT_SECONDS) },
+    'scale.state_transitions': { value: result.stateTransitions, goal: CONTEXT },
+    'scale.lambda_invocations': { value: result.lambdaInvocations, goal: CONTEXT },
+    'scale.dynamo_mib_written': { value: result.dynamoBytesWritten / BYTES_PER_MIB, goal: CONTEXT },
+    // The whole process: an upper bound of the largest task's memory.
+    'scale.peak_heap_mib': { value: result.peakHeapMiB, goal: CONTEXT },
+  });
 }
 
 if (require.main === module) {

@@ -58,9 +58,11 @@ export async function startLocalEmulator(options: Pick<LocalCloudCoreOptions, 'd
     port: options.emulatorPort,
     faults: options.faults,
     dataDir: options.dataDir === undefined ? undefined : path.join(options.dataDir, 'emulator'),
+    // Both sides use LOCAL_REGION (see localEngineConfig): its EC2 model is the one in reach.
+    defaultRegion: LOCAL_REGION,
     ec2: async (args) => {
       const opened = await Ec2Model.open(args);
-      model = opened;
+      if (args.region === LOCAL_REGION) model = opened;
       return { handle: (params) => handleEc2Request({ model: opened }, params), close: () => opened.close() };
     },
   });

@@ -6,7 +6,10 @@
 import type { StaticCredentials } from '../shared/aws/clients';
 import type { EngineConfig } from '../shared/wiring/engine-context';
 
-/** The Region and zone every local resource lives in (the emulator ignores Regions). */
+/**
+ * The Region and zone every local resource lives in. The emulator keeps one store per Region (by
+ * the SigV4 credential scope); both sides of the local engine use this one, so they share it.
+ */
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ZONE = 'us-east-1a';
 

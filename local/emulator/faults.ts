@@ -105,7 +105,8 @@ class TokenBucket {
 export class Faults {
   private current: FaultConfig;
   private random: () => number;
-  private readonly accountBuckets = new Map<EbsApiName, TokenBucket>();
+  /** By `region|api`: AWS's quotas are per account and Region. */
+  private readonly accountBuckets = new Map<string, TokenBucket>();
   private readonly snapshotBuckets = new Map<string, TokenBucket>();
 
   constructor(
@@ -137,9 +138,10 @@ export class Faults {
 
   /**
    * Decides whether a request gets through: throttling first (as AWS rejects before working),
-   * then the transient-5xx dice. Throws the EbsApiError AWS would answer with.
+   * then the transient-5xx dice. Throws the EbsApiError AWS would answer with. Quotas are per
+   * account and Region: each `region` has its own buckets.
    */
-  admit(api: EbsApiName, snapshotId?: string): void {
+  admit(api: EbsApiName, snapshotId?: string, region = ''): void {
     const config = this.current;
     if (config.quotas) {
       const now = this.clock.now();
@@ -147,7 +149,7 @@ export class Faults {
       // (RESOURCE_LEVEL_THROTTLE); the account bucket trips when several snapshots share the rate.
       const snapshotRate = SNAPSHOT_RATE_PER_SECOND[api];
       if (snapshotRate !== undefined && snapshotId !== undefined) {
-        const key = `${api}|${snapshotId}`;
+        const key = `${region}|${api}|${snapshotId}`;
         let bucket = this.snapshotBuckets.get(key);
         if (bucket === undefined) {
           if (this.snapshotBuckets.size >= MAX_SNAPSHOT_BUCKETS) this.snapshotBuckets.clear();
@@ -160,13 +162,14 @@ export class Faults {
           });
         }
       }
-      let account = this.accountBuckets.get(api);
+      const accountKey = `${region}|${api}`;
+      let account = this.accountBuckets.get(accountKey);
       if (account === undefined) {
         account = new TokenBucket(ACCOUNT_RATE_PER_SECOND[api] * config.quotaScale, now);
-        this.accountBuckets.set(api, account);
+        this.accountBuckets.set(accountKey, account);
       }
       if (!account.take(now)) {
-        throw new EbsApiError('RequestThrottledException', 'ACCOUNT_THROTTLED', `Rate exceeded for ${api} in this account.`, {
+        throw new EbsApiError('RequestThrottledException', 'ACCOUNT_THROTTLED', `Rate exceeded for ${api} in this account${region === '' ? '' : ` and Region ${region}`}.`, {
           snapshotId,
         });
       }
@@ -193,12 +196,27 @@ export class Faults {
   }
 }
 
-/** Calls per API (and bytes moved), for benchmarks and for tests that count requests. */
+/** Block bytes moved through one Region's EBS endpoint. */
+export interface RegionBlockBytes {
+  /** Accepted by PutSnapshotBlock (successful writes only). */
+  blockBytesIn: number;
+  /** Served by GetSnapshotBlock. */
+  blockBytesOut: number;
+}
+
+/**
+ * Calls per API (and bytes moved), for benchmarks and for tests that count requests. Block bytes
+ * are also kept per Region: what a task in one Region reads from the other Region's endpoint is
+ * what crosses Regions (and is billed as inter-Region transfer) in a two-Region deployment.
+ */
 export class EmulatorStats {
   calls: Record<string, number> = {};
   errors: Record<string, number> = {};
+  /** Block bytes in and out, all Regions together. */
   bytesIn = 0;
   bytesOut = 0;
+  /** By Region, each present once a block moved in it. */
+  private byRegion = new Map<string, RegionBlockBytes>();
 
   count(api: string): void {
     this.calls[api] = (this.calls[api] ?? 0) + 1;
@@ -208,14 +226,40 @@ export class EmulatorStats {
     this.errors[type] = (this.errors[type] ?? 0) + 1;
   }
 
+  countBlockBytesIn(region: string, bytes: number): void {
+    this.bytesIn += bytes;
+    this.region(region).blockBytesIn += bytes;
+  }
+
+  countBlockBytesOut(region: string, bytes: number): void {
+    this.bytesOut += bytes;
+    this.region(region).blockBytesOut += bytes;
+  }
+
+  /** Block bytes moved through `region`'s endpoint since the last reset. */
+  blockBytes(region: string): RegionBlockBytes {
+    return { ...(this.byRegion.get(region) ?? { blockBytesIn: 0, blockBytesOut: 0 }) };
+  }
+
+  private region(name: string): RegionBlockBytes {
+    let counters = this.byRegion.get(name);
+    if (counters === undefined) {
+      counters = { blockBytesIn: 0, blockBytesOut: 0 };
+      this.byRegion.set(name, counters);
+    }
+    return counters;
+  }
+
   reset(): void {
     this.calls = {};
     this.errors = {};
     this.bytesIn = 0;
     this.bytesOut = 0;
+    this.byRegion = new Map();
   }
 
-  toJSON(): { calls: Record<string, number>; errors: Record<string, number>; bytesIn: number; bytesOut: number } {
-    return { calls: { ...this.calls }, errors: { ...this.errors }, bytesIn: this.bytesIn, bytesOut: this.bytesOut };
+  toJSON(): { calls: Record<string, number>; errors: Record<string, number>; bytesIn: number; bytesOut: number; regions: Record<string, RegionBlockBytes> } {
+    const regions = Object.fromEntries([...this.byRegion].map(([name, counters]) => [name, { ...counters }]));
+    return { calls: { ...this.calls }, errors: { ...this.errors }, bytesIn: this.bytesIn, bytesOut: this.bytesOut, regions };
   }
 }

@@ -5,17 +5,19 @@ import { z } from 'zod';
 import type { EmulatorClock } from './clock';
 import { errorResponse, handleEbs, routeEbs, type EbsContext, type EbsResponse } from './ebs/api';
 import { EbsApiError } from './errors';
-import type { EmulatorStats, FaultConfig } from './faults';
+import type { EmulatorStats, FaultConfig, Faults } from './faults';
+import { isRegionName, regionOfRequest, type EmulatedRegion, type Regions } from './regions';
 import { CORRUPTION_SCOPES } from './store';
 
 /** Answers one EC2 Query API request (form-encoded parameters) with its XML. */
 export type Ec2Handler = (params: URLSearchParams) => Promise<{ status: number; body: string }>;
 
-/** Everything the HTTP server dispatches to. */
-export interface ServerContext extends EbsContext {
+/** Everything the HTTP server dispatches to: the Regions, and what they share (time, faults, counters). */
+export interface ServerContext {
   clock: EmulatorClock;
   stats: EmulatorStats;
-  ec2?: Ec2Handler;
+  faults: Faults;
+  regions: Regions;
 }
 
 /** Status for a request the EC2 half cannot answer because it is not built in. */
@@ -44,8 +46,12 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   send(res, { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 }
 
+/** A Region named in a control request; the default Region when absent. */
+const regionField = z.string().refine(isRegionName, { message: 'not a Region name (like us-east-1)' }).optional();
+
 const corruptRequest = z.object({
   snapshotId: z.string(),
+  region: regionField,
   blockIndex: z.number().int().nonnegative(),
   scope: z.enum(CORRUPTION_SCOPES).default('stored'),
 });
@@ -55,7 +61,7 @@ const advanceRequest = z.object({ ms: z.number().nonnegative() });
  * The control API under `/_emulator/`: switch faults, read or reset call counts, move the
  * clock, corrupt a block. Plain JSON, so `curl` drives it as easily as a test.
  */
-async function handleControl(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+async function handleControl(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
   const method = req.method ?? 'GET';
   const body = method === 'GET' || method === 'DELETE' ? undefined : await readText(req);
   const parsed: unknown = body === undefined || body.length === 0 ? {} : JSON.parse(body);
@@ -78,25 +84,29 @@ async function handleControl(ctx: ServerContext, req: IncomingMessage, res: Serv
       ctx.clock.advance(advanceRequest.parse(parsed).ms);
       return sendJson(res, 200, { now: new Date(ctx.clock.now()).toISOString() });
     case 'POST /_emulator/corrupt': {
-      const { snapshotId, blockIndex, scope } = corruptRequest.parse(parsed);
-      return sendJson(res, 200, await ctx.store.corruptBlock(snapshotId, blockIndex, scope));
+      const { snapshotId, blockIndex, scope, region } = corruptRequest.parse(parsed);
+      return sendJson(res, 200, await (await ctx.regions.get(region)).store.corruptBlock(snapshotId, blockIndex, scope));
     }
-    case 'GET /_emulator/snapshots':
-      return sendJson(res, 200, ctx.store.listSnapshots());
+    case 'GET /_emulator/snapshots': {
+      const region = regionField.parse(query.get('region') ?? undefined);
+      return sendJson(res, 200, (await ctx.regions.get(region)).store.listSnapshots());
+    }
+    case 'GET /_emulator/regions':
+      return sendJson(res, 200, { defaultRegion: ctx.regions.defaultRegion, regions: ctx.regions.names() });
     default:
       return sendJson(res, 404, { message: `no control endpoint ${method} ${path}` });
   }
 }
 
-async function handleEc2(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handleEc2(ctx: ServerContext, region: EmulatedRegion, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const params = new URLSearchParams(await readText(req));
-  if (ctx.ec2 === undefined) {
+  if (region.ec2 === undefined) {
     const body = '<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>NotImplemented</Code>' +
       '<Message>The EC2 half of the emulator is not built in.</Message></Error></Errors></Response>';
     return send(res, { status: NOT_IMPLEMENTED, headers: { 'content-type': 'text/xml' }, body });
   }
   ctx.stats.count(`EC2:${params.get('Action') ?? 'unknown'}`);
-  const answer = await ctx.ec2(params);
+  const answer = await region.ec2(params);
   send(res, { status: answer.status, headers: { 'content-type': 'text/xml' }, body: answer.body });
 }
 
@@ -104,16 +114,18 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   if (url.pathname.startsWith('/_emulator/')) {
     try {
-      await handleControl(ctx, req, res, url.pathname);
+      await handleControl(ctx, req, res, url.pathname, url.searchParams);
     } catch (error) {
       const status = error instanceof EbsApiError ? error.status : 400;
       sendJson(res, status, { message: error instanceof Error ? error.message : String(error) });
     }
     return;
   }
+  // EBS and EC2 are Regional services: the credential scope picks the Region's store and EC2 half.
+  const region = await ctx.regions.get(regionOfRequest(req.headers, url.searchParams));
   const contentType = req.headers['content-type'] ?? '';
   if (req.method === 'POST' && url.pathname === '/' && contentType.startsWith('application/x-www-form-urlencoded')) {
-    return handleEc2(ctx, req, res);
+    return handleEc2(ctx, region, req, res);
   }
   const route = routeEbs(req.method ?? 'GET', url.pathname);
   if (route === undefined) {
@@ -127,10 +139,11 @@ async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerRespo
   let response: EbsResponse;
   try {
     await ctx.faults.delay();
-    ctx.faults.admit(route.api, route.snapshotId);
-    response = await handleEbs(ctx, route, req, url.searchParams);
-    if (route.api === 'PutSnapshotBlock') ctx.stats.bytesIn += Number(req.headers['content-length'] ?? 0);
-    if (route.api === 'GetSnapshotBlock') ctx.stats.bytesOut += response.body.length;
+    ctx.faults.admit(route.api, route.snapshotId, region.name);
+    const ebs: EbsContext = { store: region.store, faults: ctx.faults, tokens: region.tokens };
+    response = await handleEbs(ebs, route, req, url.searchParams);
+    if (route.api === 'PutSnapshotBlock') ctx.stats.countBlockBytesIn(region.name, Number(req.headers['content-length'] ?? 0));
+    if (route.api === 'GetSnapshotBlock') ctx.stats.countBlockBytesOut(region.name, response.body.length);
   } catch (error) {
     const apiError =
       error instanceof EbsApiError

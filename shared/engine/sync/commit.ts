@@ -35,9 +35,10 @@ export async function syncCommit(ctx: EngineContext, input: SyncCommitInput): Pr
         volumeId, snapshotId: secondaryId, seq,
       });
     }
-    entry = await commitInFlight(ctx, volumeId, drl, secondaryId, fence);
-    // The DRL's run wrote the digests: they are the new entry's digest manifest.
-    if (drl.runId !== runId) await ctx.store.deleteRunItems(volumeId, drl.runId, { keepDigests: true });
+    // This run's CopySegments wrote the digests (a resumed run copies every segment again under
+    // its own id): they are the new entry's digest manifest; the crashed run's are garbage.
+    entry = await commitInFlight(ctx, volumeId, drl, secondaryId, fence, runId);
+    if (drl.runId !== runId) await ctx.store.deleteRunItems(volumeId, drl.runId);
   } else {
     const volume = await ctx.store.getVolume(volumeId);
     if (volume.headSeq === undefined || volume.headSeq < seq) {
@@ -69,8 +70,11 @@ export function commitSummary(volumeId: string, entry: ChainEntry, deletedPrimar
   };
 }
 
-/** Commits the DRL's entry with its secondary snapshot (a `fixup` through appendFixup). */
-export async function commitInFlight(ctx: EngineContext, volumeId: string, drl: DirtyRegionLog, secondaryId: string, fence: Fence): Promise<ChainEntry> {
+/**
+ * Commits the DRL's entry with its secondary snapshot (a `fixup` through appendFixup).
+ * `manifestRunId` is the run whose CopySegments persisted the digests that completed it.
+ */
+export async function commitInFlight(ctx: EngineContext, volumeId: string, drl: DirtyRegionLog, secondaryId: string, fence: Fence, manifestRunId: string): Promise<ChainEntry> {
   const entry: ChainEntry = {
     seq: drl.seq,
     kind: drl.kind,
@@ -83,8 +87,7 @@ export async function commitInFlight(ctx: EngineContext, volumeId: string, drl: 
     suspectBlocks: 0,
     pointInTime: drl.pointInTime,
     committedAt: new Date(Math.max(ctx.clock.now(), Date.parse(drl.pointInTime))).toISOString(),
-    // The DRL's run id is the one every CopySegment of the entry persisted its digests under.
-    manifestLayers: [drl.runId],
+    manifestLayers: [manifestRunId],
   };
   if (entry.kind === 'fixup') await ctx.store.appendFixup(volumeId, entry, fence);
   else await ctx.store.commitEntry(volumeId, entry, fence);

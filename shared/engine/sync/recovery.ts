@@ -52,7 +52,8 @@ export async function recoverInFlight(ctx: EngineContext, volumeId: string, drl:
   if (state === 'error') return discard(`its secondary snapshot ${secondaryId} failed`, secondaryId);
   const mismatches = await compareDirtyRegions(ctx, volumeId, drl, secondaryId, fence);
   if (mismatches > 0) return discard(`${mismatches} block(s) of its DRL differ between ${drl.primarySnapshotId} and ${secondaryId}`, secondaryId);
-  const entry = await commitInFlight(ctx, volumeId, drl, secondaryId, fence);
+  // The crashed run completed it from the digests its own CopySegments persisted.
+  const entry = await commitInFlight(ctx, volumeId, drl, secondaryId, fence, drl.runId);
   // Its digests (the completion's) are the adopted entry's digest manifest.
   await ctx.store.deleteRunItems(volumeId, drl.runId, { keepDigests: true });
   const commit = commitSummary(volumeId, entry, []);

@@ -6,7 +6,7 @@ import { startEmulator, type RunningEmulator } from '../../../local/emulator';
 import { Ec2Model, handleEc2Request } from '../../../local/emulator/ec2';
 import { ebsClient } from './ebs-helpers';
 
-/** The region every test client uses; the emulator ignores it but the SDK needs one. */
+/** The Region every test client uses: the emulator's default Region (it keeps one store per Region). */
 export const REGION = 'us-east-1';
 export const ZONE = 'us-east-1a';
 export const OTHER_ZONE = 'us-east-1b';
@@ -32,7 +32,8 @@ export async function startEc2Harness(options: { dataDir?: string } = {}): Promi
     dataDir: options.dataDir,
     ec2: async (args) => {
       const opened = await Ec2Model.open(args);
-      model = opened;
+      // The EC2 half of the Region the clients use; other Regions (none here) get their own.
+      if (args.region === REGION) model = opened;
       return (params) => handleEc2Request({ model: opened }, params);
     },
   });
