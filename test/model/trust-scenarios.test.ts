@@ -224,6 +224,28 @@ describe('Trust scenarios', () => {
       run.assertNoViolations();
     }, 120_000);
 
+    it('an execution that resumes one entry and then commits its own keeps both manifests: a scrub checks both and finds nothing bad', async () => {
+      // block        0    5
+      // seq 0        a0   a5     baseline
+      // in flight    b0          died after CopySegment: DRL {0}
+      // host         c0          rewritten before the next sync
+      // next sync    pass 1 resumes seq 1 (b0), pass 2 commits seq 2 (c0): one run id, one segment, two entries
+      // Prepare
+      const run = await runner();
+      await run.applyAll([write({ 0: 6100, 5: 6105 }), SYNC, write({ 0: 6110 }), { op: 'sync', fault: { stopAfter: 'CopySegment' } }, write({ 0: 6120 }), SYNC]);
+
+      // Act
+      const { segments } = await driveScrub(engine.context, run.volumeId, nextRunId('scenario-scrub'), { scope: 'all' });
+
+      // Assess
+      expect(segments.map(({ seq, read, unchecked, bad }) => ({ seq, read, unchecked, bad }))).toEqual([
+        { seq: 0, read: 2, unchecked: 0, bad: 0 },
+        { seq: 1, read: 1, unchecked: 0, bad: 0 },
+        { seq: 2, read: 1, unchecked: 0, bad: 0 },
+      ]);
+      expect(await trustOf(run)).toEqual([[0, 'trusted', 0], [1, 'trusted', 0], [2, 'trusted', 0]]);
+    }, 120_000);
+
     it('after a prune, a scrub reports no bad version where nothing is damaged', async () => {
       // Prepare
       const run = await runner();
