@@ -174,9 +174,12 @@ export class DynamoDbDeltaMapChain implements DeltaMapChain {
           `volume ${volumeId}: restore point ${writer} is not committed, so no copy it wrote can be recorded bad`,
           { volumeId, seq: writer });
       }
-      if (blocks.volumeBlocks > volumeBlocks(meta.volumeSize)) {
+      // The map may be sized to a larger P0 (the volume grew since the head); its blocks may not.
+      const limit = volumeBlocks(meta.volumeSize);
+      const beyond = blocks.toArray().find((blockIndex) => blockIndex >= limit);
+      if (beyond !== undefined) {
         throw new ChainStoreInputError(
-          `volume ${volumeId}: bad versions of entry ${writer} are sized for ${blocks.volumeBlocks} blocks, more than the volume's ${volumeBlocks(meta.volumeSize)}`,
+          `volume ${volumeId}: entry ${writer} cannot have written block ${beyond}: the chain's volume has ${limit} blocks`,
           { volumeId, seq: writer });
       }
     }

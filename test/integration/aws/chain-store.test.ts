@@ -532,6 +532,21 @@ describe('DynamoDbChainStore', () => {
       expect((await harness.store.readBadVersions(volumeId)).size).toBe(0);
     });
 
+    it('accepts versions in a map sized to a grown P0, and refuses a block beyond the chain\'s volume', async () => {
+      // Prepare: an 8 GiB chain; the verify's compare map is sized to a 16 GiB P0
+      const { volumeId, fence } = await leasedVolume('bad-grown');
+      await harness.store.commitEntry(volumeId, committedEntry({ seq: 0, blocks: [0, 1] }), fence);
+      const grown = (blocks: number[]): Map<number, DeltaMap> => new Map([[0, DeltaMap.of(volumeBlocks(16), blocks)]]);
+
+      // Act
+      await harness.store.recordBadVersions(volumeId, grown([1]), fence);
+      const beyond = harness.store.recordBadVersions(volumeId, grown([volumeBlocks(8)]), fence);
+
+      // Assess
+      await expect(beyond).rejects.toBeInstanceOf(ChainStoreInputError);
+      expect((await harness.store.getEntry(volumeId, 0)).suspectBlocks).toBe(1);
+    });
+
     it('a prune hands the pruned writer\'s versions its successor did not rewrite to the successor', async () => {
       // Prepare: 0 writes {0,1}, 1 writes {1}, 2 writes {4}; the baseline's 0 and 1 are bad
       const { volumeId, fence } = await leasedVolume('bad-prune');
