@@ -4,6 +4,7 @@ import { volumeBlocks } from '../../core/constants';
 import type { DeltaMap } from '../../core/delta-map';
 import type { SuspectMark } from '../../core/verify-plan';
 import type { EngineContext } from '../context';
+import { readCommittedChain } from '../verify/common';
 import { SCRUB_JOB } from './begin';
 import type { ScrubReport } from './outputs';
 import { badMapName } from './segment';
@@ -23,8 +24,7 @@ export async function scrubFinish(ctx: EngineContext, input: ScrubFinishInput): 
   const { volumeId, runId, scope, throughSeq } = input;
   const lease = await ctx.store.acquireLease(volumeId, { holder: runId, runId, ttlMs: ctx.tuning.leaseTtlMs, now: ctx.clock.now() });
   try {
-    const chain = [];
-    for await (const entry of ctx.store.readChain(volumeId)) if (entry.status === 'committed') chain.push(entry);
+    const chain = await readCommittedChain(ctx, volumeId);
     const retained = new Set(chain.map((entry) => entry.seq));
     const blocks = volumeBlocks((await ctx.store.getVolume(volumeId)).volumeSize);
     const versions = new Map<number, DeltaMap>();
@@ -39,7 +39,7 @@ export async function scrubFinish(ctx: EngineContext, input: ScrubFinishInput): 
     }
     if (versions.size > 0) await ctx.store.recordBadVersions(volumeId, versions, lease);
     const marked = imageBadBlocks(chain, versions);
-    const after = marked.size === 0 ? chain : await committed(ctx, volumeId);
+    const after = marked.size === 0 ? chain : await readCommittedChain(ctx, volumeId);
     const suspectPoints: SuspectMark[] = after.filter((entry) => marked.has(entry.seq)).map((entry) => ({ seq: entry.seq, suspectBlocks: entry.suspectBlocks }));
     let badVersions = 0;
     for (const found of versions.values()) badVersions += found.size;
@@ -54,10 +54,4 @@ export async function scrubFinish(ctx: EngineContext, input: ScrubFinishInput): 
   } finally {
     await ctx.store.releaseLease(volumeId, lease);
   }
-}
-
-async function committed(ctx: EngineContext, volumeId: string): Promise<Array<{ seq: number; suspectBlocks: number }>> {
-  const entries = [];
-  for await (const entry of ctx.store.readChain(volumeId)) if (entry.status === 'committed') entries.push(entry);
-  return entries;
 }
